@@ -1,0 +1,277 @@
+//! nova-svm developer tasks. `cargo xtask help` lists them.
+
+mod cpio;
+mod kconfig;
+mod kernel;
+mod setup;
+mod splat;
+mod tap;
+mod util;
+mod vm;
+
+use std::process::{Command, ExitCode};
+use std::time::{Duration, Instant};
+
+use kernel::Flavor;
+use tap::Counts;
+use util::{fmt_dur, repo_root, step, Result};
+
+const HELP: &str = "\
+cargo xtask <command>
+
+  setup                   install packages, kernel and rust-src sources, bindgen
+  kernel [--debug] [--reset]
+                          unpack v7.3.4, apply mm-patches/, overlay drivers/ and
+                          uapi/, configure and build (incremental)
+  patches export          write the work tree's commits back to mm-patches/
+  vm [--debug] [--timeout SECS] [SUITE...]
+                          boot the VM and run suites (default: all)
+  test [--no-debug]       host tests, then every VM suite on the normal and
+                          the debug kernel; ends with the total line
+  run                     the demo: boot the VM and show the HMM suite working
+
+The cache (sources, work tree, builds, logs) is $NOVA_SVM_CACHE, by default
+~/.cache/nova-svm.";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match dispatch(&args) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+struct Opts {
+    debug: bool,
+    reset: bool,
+    no_debug: bool,
+    timeout: Option<Duration>,
+    rest: Vec<String>,
+}
+
+fn opts(args: &[String]) -> Result<Opts> {
+    let mut o = Opts {
+        debug: false,
+        reset: false,
+        no_debug: false,
+        timeout: None,
+        rest: Vec::new(),
+    };
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--debug" => o.debug = true,
+            "--reset" => o.reset = true,
+            "--no-debug" => o.no_debug = true,
+            "--timeout" => {
+                let v = it
+                    .next()
+                    .ok_or_else(|| util::Error("--timeout needs seconds".into()))?;
+                let s: u64 = v.parse().map_err(|_| {
+                    util::Error(format!("--timeout: `{v}` is not a number of seconds"))
+                })?;
+                o.timeout = Some(Duration::from_secs(s));
+            }
+            f if f.starts_with("--") => bail!("unknown option {f}\n\n{HELP}"),
+            _ => o.rest.push(a.clone()),
+        }
+    }
+    Ok(o)
+}
+
+fn flavor(o: &Opts) -> Flavor {
+    if o.debug {
+        Flavor::Debug
+    } else {
+        Flavor::Normal
+    }
+}
+
+fn dispatch(args: &[String]) -> Result<bool> {
+    let Some(cmd) = args.first() else {
+        println!("{HELP}");
+        return Ok(true);
+    };
+    let o = opts(&args[1..])?;
+    match cmd.as_str() {
+        "setup" => {
+            setup::setup()?;
+            Ok(true)
+        }
+        "kernel" => {
+            let p = kernel::build(flavor(&o), o.reset)?;
+            step(&format!("kernel ready: {}", p.bzimage().display()));
+            Ok(true)
+        }
+        "patches" => match o.rest.first().map(String::as_str) {
+            Some("export") => {
+                kernel::export()?;
+                Ok(true)
+            }
+            _ => bail!("usage: cargo xtask patches export"),
+        },
+        "vm" => {
+            let run = vm::vm(flavor(&o), &o.rest, o.timeout)?;
+            Ok(run.ok())
+        }
+        "test" => test(o.no_debug),
+        "run" => demo(),
+        "help" | "-h" | "--help" => {
+            println!("{HELP}");
+            Ok(true)
+        }
+        other => bail!("unknown command `{other}`\n\n{HELP}"),
+    }
+}
+
+/// Reads cargo's `test result:` lines.
+fn cargo_counts(text: &str) -> Counts {
+    let mut c = Counts::default();
+    for l in text.lines() {
+        let Some(rest) = l.trim().strip_prefix("test result: ") else {
+            continue;
+        };
+        for part in rest.split([';', '.']) {
+            let mut w = part.split_whitespace();
+            let (Some(n), Some(what)) = (w.next(), w.next()) else {
+                continue;
+            };
+            let Ok(n) = n.parse::<usize>() else { continue };
+            match what {
+                "passed" => c.passed += n,
+                "failed" => c.failed += n,
+                "ignored" => c.skipped += n,
+                _ => {}
+            }
+        }
+    }
+    c
+}
+
+fn host_tests() -> Result<(Counts, bool)> {
+    step("host tests: cargo test --workspace");
+    let out = Command::new("cargo")
+        .current_dir(repo_root())
+        .args(["test", "--workspace", "--quiet"])
+        .output()
+        .map_err(|e| util::Error(format!("cannot run cargo test: {e}")))?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let c = cargo_counts(&text);
+    if !out.status.success() {
+        println!("{}", util::tail(&text, 60));
+    }
+    let ok = out.status.success() && c.failed == 0;
+    Ok((c, ok))
+}
+
+/// `cargo xtask test`: host tests, kernels, every VM suite.
+fn test(no_debug: bool) -> Result<bool> {
+    let start = Instant::now();
+    let mut total = Counts::default();
+    let mut lines = Vec::new();
+    let mut ok = true;
+    let (host, host_ok) = host_tests()?;
+    lines.push(format!(
+        "HOST cargo test: {} passed, {} failed, {} skipped",
+        host.passed, host.failed, host.skipped
+    ));
+    total.add(host);
+    ok &= host_ok;
+    let suites = vm::all_suites()?;
+    let mut flavors = vec![Flavor::Normal];
+    if !no_debug {
+        flavors.push(Flavor::Debug);
+    }
+    for f in flavors {
+        let run = match vm::vm(f, &suites, None) {
+            Ok(r) => r,
+            Err(e) => {
+                println!("ERROR ({}): {e}", f.name());
+                lines.push(format!("ERROR ({}): {e}", f.name()));
+                total.failed += 1;
+                ok = false;
+                continue;
+            }
+        };
+        for s in &run.suites {
+            lines.push(s.line(f));
+        }
+        for e in &run.errors {
+            lines.push(format!(
+                "ERROR ({}): {}",
+                f.name(),
+                e.lines().next().unwrap_or("")
+            ));
+            total.failed += 1;
+        }
+        total.add(run.counts());
+        ok &= run.ok();
+    }
+    step(&format!("summary ({})", fmt_dur(start.elapsed())));
+    for l in &lines {
+        println!("{l}");
+    }
+    println!(
+        "{} passed, {} failed, {} skipped",
+        total.passed, total.failed, total.skipped
+    );
+    Ok(ok && total.failed == 0)
+}
+
+/// `cargo xtask run`: boots the VM and shows the HMM suite working.
+fn demo() -> Result<bool> {
+    let run = vm::vm(Flavor::Normal, &["hmm".to_string()], None)?;
+    let text = std::fs::read_to_string(&run.tests_log).unwrap_or_default();
+    step("hmm-tests against test_hmm, as the VM printed it:");
+    for l in text
+        .lines()
+        .filter(|l| l.starts_with("ok ") || l.starts_with("not ok "))
+    {
+        println!("    {l}");
+    }
+    Ok(run.ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cargo_result_lines_are_summed() {
+        let t = "running 3 tests\n...\n\
+                 test result: ok. 3 passed; 0 failed; 1 ignored; 0 measured; 0 filtered out; finished in 0.00s\n\
+                 test result: FAILED. 1 passed; 2 failed; 0 ignored; 0 measured; 0 filtered out\n";
+        assert_eq!(
+            cargo_counts(t),
+            Counts {
+                passed: 4,
+                failed: 2,
+                skipped: 1
+            }
+        );
+    }
+
+    #[test]
+    fn options_parse() {
+        let o = opts(&[
+            "--debug".into(),
+            "--timeout".into(),
+            "30".into(),
+            "hmm".into(),
+        ])
+        .unwrap();
+        assert!(o.debug);
+        assert_eq!(o.timeout, Some(Duration::from_secs(30)));
+        assert_eq!(o.rest, vec!["hmm".to_string()]);
+        assert!(opts(&["--timeout".into(), "x".into()]).is_err());
+        assert!(opts(&["--bogus".into()]).is_err());
+    }
+}
