@@ -150,6 +150,7 @@ fn unpack(p: &Paths) -> Result<()> {
     if version != "7.3.4" {
         println!("warning: the work tree is Linux {version}, not 7.3.4; the series is applied with a 3-way merge");
     }
+    drop_debian_ignore(&partial.join(".gitignore"))?;
     note("creating the git repository (one commit, about a minute)");
     run(git(&partial).args(["init", "-q", "-b", BRANCH]))?;
     run(git(&partial).args(["config", "core.autocrlf", "false"]))?;
@@ -165,6 +166,16 @@ fn unpack(p: &Paths) -> Result<()> {
     let _ = fs::remove_dir_all(&p.tree);
     fs::rename(&partial, &p.tree)?;
     note(&format!("work tree ready in {}", fmt_dur(t.elapsed())));
+    Ok(())
+}
+
+/// Debian's tarball appends a block to `.gitignore` that ignores every
+/// top-level path; without it removed, the work tree would track nothing.
+fn drop_debian_ignore(path: &Path) -> Result<()> {
+    let text = fs::read_to_string(path)?;
+    if let Some(i) = text.find("#\n# Debian packaging") {
+        fs::write(path, &text[..i])?;
+    }
     Ok(())
 }
 

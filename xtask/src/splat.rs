@@ -79,6 +79,19 @@ mod tests {
     }
 
     #[test]
+    fn real_clean_console_has_no_splat() {
+        let log = include_str!("../testdata/console-7.3.4-normal.log");
+        assert_eq!(find(log), vec![]);
+        // The same console with a warning spliced in is caught.
+        let bad = log.replacen(
+            "Run /init as init process",
+            "WARNING: CPU: 0 PID: 1 at mm/memremap.c:1 memremap_pages+0x1/0x2",
+            1,
+        );
+        assert_eq!(find(&bad).len(), 1);
+    }
+
+    #[test]
     fn detects_each_kind() {
         for l in [
             "[    5.1] WARNING: CPU: 1 PID: 77 at mm/migrate_device.c:123 migrate_vma_setup+0x1/0x2",

@@ -275,6 +275,39 @@ mod tests {
         );
     }
 
+    /// A real boot of the normal kernel (v7.3.4, no series): the console
+    /// with the built-in KUnit suites, and hmm-tests' TAP from ttyS1.
+    const REAL_CONSOLE: &str = include_str!("../testdata/console-7.3.4-normal.log");
+    const REAL_TESTS: &str = include_str!("../testdata/tests-7.3.4-normal.log");
+
+    #[test]
+    fn real_captures() {
+        let k = parse(REAL_CONSOLE);
+        // "# Totals: pass:361" for rust_doctests_kernel plus three suites of one case.
+        assert_eq!(
+            k.counts,
+            Counts {
+                passed: 364,
+                failed: 0,
+                skipped: 0
+            }
+        );
+        let t = parse(REAL_TESTS);
+        // "# Totals: pass:39 fail:0 xfail:0 xpass:0 skip:39 error:0"
+        assert_eq!(
+            t.counts,
+            Counts {
+                passed: 39,
+                failed: 0,
+                skipped: 39
+            }
+        );
+        assert!(t
+            .skips
+            .iter()
+            .all(|(n, r)| n.contains("device_coherent") && r == "DEVICE_COHERENT not available"));
+    }
+
     #[test]
     fn kunit_console_counts_leaves_only() {
         let r = parse(KUNIT);
