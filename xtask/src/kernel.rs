@@ -285,27 +285,33 @@ fn apply_series(p: &Paths, reset: bool) -> Result<()> {
     let patches = series()?;
     let hash = series_hash(&patches)?;
     let stamp = read_stamp(&series_stamp(p));
-    let head = git_out(&p.tree, &["rev-parse", "HEAD"])?;
-    if let Some((h, at)) = stamp.as_deref().and_then(|s| s.split_once(' ')) {
-        if h == hash && !reset {
-            note(&format!(
-                "series: {} patch(es) applied, up to date",
-                patches.len()
-            ));
-            return Ok(());
-        }
-        let dirty = git_out(&p.tree, &["status", "--porcelain", "--untracked-files=no"])?;
-        if !reset && (at != head || !dirty.is_empty()) {
-            bail!(
-                "mm-patches/ changed, but the kernel work tree {} has commits or edits that are not \
-                 in mm-patches/ (HEAD {}, series applied at {}).\n  Export them with \
-                 `cargo xtask patches export`, or drop them with `cargo xtask kernel --reset`.",
-                p.tree.display(),
-                &head[..12.min(head.len())],
-                &at[..12.min(at.len())]
-            );
-        }
+    let applied = stamp.as_deref().and_then(|s| s.split_once(' '));
+    if applied.is_some_and(|(h, _)| h == hash) && !reset {
+        note(&format!(
+            "series: {} patch(es) applied, up to date",
+            patches.len()
+        ));
+        return Ok(());
     }
+    // Re-applying resets the branch: only allowed when it holds nothing
+    // but the last applied series (or the bare base).
+    let head = git_out(&p.tree, &["rev-parse", "HEAD"])?;
+    let expected = match applied {
+        Some((_, at)) => at.to_string(),
+        None => git_out(&p.tree, &["rev-parse", &format!("{BASE}^{{commit}}")])?,
+    };
+    let dirty = git_out(&p.tree, &["status", "--porcelain", "--untracked-files=no"])?;
+    if !reset && (head != expected || !dirty.is_empty()) {
+        bail!(
+            "mm-patches/ changed, but the kernel work tree {} has commits or edits that are not \
+             in mm-patches/ (HEAD {}, expected {}).\n  Export them with \
+             `cargo xtask patches export`, or drop them with `cargo xtask kernel --reset`.",
+            p.tree.display(),
+            &head[..12.min(head.len())],
+            &expected[..12.min(expected.len())]
+        );
+    }
+    let _ = fs::remove_file(series_stamp(p));
     step(&format!(
         "applying mm-patches/ ({} patch(es)) with git am",
         patches.len()
