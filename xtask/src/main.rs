@@ -1,6 +1,7 @@
 //! nova-svm developer tasks. `cargo xtask help` lists them.
 
 mod cpio;
+mod hmmbench;
 mod kconfig;
 mod kernel;
 mod setup;

@@ -79,6 +79,15 @@ impl Run {
     }
 }
 
+/// The output of suite `name` in the ttyS1 stream, between its markers.
+pub fn suite_body<'a>(text: &'a str, name: &str) -> Option<&'a str> {
+    let begin = format!("NOVA-SUITE-BEGIN {name}\n");
+    let b = text.find(&begin)? + begin.len();
+    let end = format!("NOVA-SUITE-END {name} rc=");
+    let e = text[b..].find(&end).map_or(text.len(), |e| b + e);
+    Some(&text[b..e])
+}
+
 /// Splits the ttyS1 stream into suites by the init's markers. A suite that
 /// exits non-zero without a failed test, that reports nothing, or that never
 /// ends (the VM died) counts as a failure.
@@ -169,7 +178,8 @@ pub fn boot(p: &Paths, flavor: Flavor, suites: &[String], timeout: Duration) -> 
     let suite_timeout = timeout.as_secs().saturating_sub(60).max(60);
     let append = format!(
         "console=ttyS0 panic=-1 oops=panic softlockup_panic=0 transparent_hugepage=madvise \
-         nova.suites={} nova.suite_timeout={suite_timeout}",
+         nova.flavor={} nova.suites={} nova.suite_timeout={suite_timeout}",
+        flavor.name(),
         if script_suites.is_empty() {
             "none".to_string()
         } else {
@@ -296,6 +306,15 @@ pub fn boot(p: &Paths, flavor: Flavor, suites: &[String], timeout: Duration) -> 
         });
     }
     results.extend(split_suites(&tests_text, suites));
+    if let (Some(c), Some(rust)) = (
+        suite_body(&tests_text, "hmm"),
+        suite_body(&tests_text, "hmm-rust"),
+    ) {
+        let (c, rust) = (crate::hmmbench::parse(c), crate::hmmbench::parse(rust));
+        if !c.is_empty() && !rust.is_empty() {
+            print!("{}", crate::hmmbench::compare(&c, &rust));
+        }
+    }
     note(&format!(
         "VM {}: finished in {}; console: {}; test output: {}",
         flavor.name(),
@@ -414,6 +433,15 @@ mod tests {
         assert_eq!(r[1].report.counts.failed, 3);
         assert!(r[2].report.failures[0].contains("never started"));
         assert!(r[3].report.failures[0].contains("no results"));
+    }
+
+    #[test]
+    fn suite_bodies_are_found() {
+        let text =
+            "NOVA-SUITE-BEGIN hmm\nA\nNOVA-SUITE-END hmm rc=0\nNOVA-SUITE-BEGIN hmm-rust\nB\n";
+        assert_eq!(suite_body(text, "hmm"), Some("A\n"));
+        assert_eq!(suite_body(text, "hmm-rust"), Some("B\n"));
+        assert_eq!(suite_body(text, "kunit"), None);
     }
 
     #[test]
