@@ -79,13 +79,18 @@ impl Run {
     }
 }
 
-/// The output of suite `name` in the ttyS1 stream, between its markers.
+/// The output of suite `name` in the ttyS1 stream, between its markers
+/// (the serial line ends lines with `\r\n`).
 pub fn suite_body<'a>(text: &'a str, name: &str) -> Option<&'a str> {
-    let begin = format!("NOVA-SUITE-BEGIN {name}\n");
-    let b = text.find(&begin)? + begin.len();
+    let begin = format!("NOVA-SUITE-BEGIN {name}");
+    let mut off = 0;
+    let start = text.split_inclusive('\n').find_map(|l| {
+        off += l.len();
+        (l.trim_end() == begin).then_some(off)
+    })?;
     let end = format!("NOVA-SUITE-END {name} rc=");
-    let e = text[b..].find(&end).map_or(text.len(), |e| b + e);
-    Some(&text[b..e])
+    let stop = text[start..].find(&end).map_or(text.len(), |e| start + e);
+    Some(&text[start..stop])
 }
 
 /// Splits the ttyS1 stream into suites by the init's markers. A suite that
@@ -442,6 +447,24 @@ mod tests {
         assert_eq!(suite_body(text, "hmm"), Some("A\n"));
         assert_eq!(suite_body(text, "hmm-rust"), Some("B\n"));
         assert_eq!(suite_body(text, "kunit"), None);
+        let crlf = "NOVA-SUITE-BEGIN hmm\r\nA\r\nNOVA-SUITE-END hmm rc=0\r\n";
+        assert_eq!(suite_body(crlf, "hmm"), Some("A\r\n"));
+        // A suite whose name extends another's is not mistaken for it.
+        assert_eq!(suite_body("NOVA-SUITE-BEGIN hmm-rust\nB\n", "hmm"), None);
+    }
+
+    #[test]
+    fn c_and_rust_benchmarks_are_compared() {
+        // A real boot with both suites (serial output, `\r\n` line ends).
+        let text = include_str!("../testdata/tests-hmm-and-hmm-rust.log");
+        let c = crate::hmmbench::parse(suite_body(text, "hmm").unwrap());
+        let rust = crate::hmmbench::parse(suite_body(text, "hmm-rust").unwrap());
+        assert_eq!((c.len(), rust.len()), (7, 7));
+        let table = crate::hmmbench::compare(&c, &rust);
+        assert_eq!(table.lines().filter(|l| l.contains("| S->D |")).count(), 7);
+        assert_eq!(table.lines().filter(|l| l.contains("| D->S |")).count(), 7);
+        let r = split_suites(text, &["hmm".to_string(), "hmm-rust".to_string()]);
+        assert_eq!(r[0].report.counts, r[1].report.counts);
     }
 
     #[test]
