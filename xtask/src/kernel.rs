@@ -433,21 +433,20 @@ fn configure(p: &Paths, flavor: Flavor) -> Result<()> {
         flavor.name()
     ));
     fs::create_dir_all(&p.build)?;
-    let log = p.logs.join(format!("config-{}.log", flavor.name()));
-    run_logged(
-        make(&p.tree, &p.build)?.arg("tinyconfig"),
-        &log,
-        "make tinyconfig",
-        Duration::from_secs(30),
-    )?;
+    // One log per target: each run_logged call truncates its log.
+    let config_target = |target: &str| -> Result<()> {
+        run_logged(
+            make(&p.tree, &p.build)?.arg(target),
+            &p.logs
+                .join(format!("config-{}-{target}.log", flavor.name())),
+            &format!("make {target}"),
+            Duration::from_secs(30),
+        )
+    };
+    config_target("tinyconfig")?;
     let merged = kconfig::merge(&fs::read_to_string(&config)?, &fragments)?;
     fs::write(&config, merged)?;
-    run_logged(
-        make(&p.tree, &p.build)?.arg("olddefconfig"),
-        &log,
-        "make olddefconfig",
-        Duration::from_secs(30),
-    )?;
+    config_target("olddefconfig")?;
     let missing = kconfig::verify(&fs::read_to_string(&config)?, &fragments)?;
     if !missing.is_empty() {
         bail!(
