@@ -351,18 +351,21 @@ struct drm_nova_svm_device_copy {
  * Copies or fills SVM memory with the copy engine,
  * &struct drm_nova_svm_device_copy.
  */
-#define DRM_IOCTL_NOVA_SVM_GETPARAM \
-	DRM_IOWR(DRM_COMMAND_BASE + DRM_NOVA_SVM_GETPARAM, \
-		 struct drm_nova_svm_getparam)
-#define DRM_IOCTL_NOVA_SVM_SVM_INIT \
-	DRM_IOWR(DRM_COMMAND_BASE + DRM_NOVA_SVM_SVM_INIT, \
-		 struct drm_nova_svm_svm_init)
-#define DRM_IOCTL_NOVA_SVM_SVM_BIND \
-	DRM_IOWR(DRM_COMMAND_BASE + DRM_NOVA_SVM_SVM_BIND, \
-		 struct drm_nova_svm_svm_bind)
-#define DRM_IOCTL_NOVA_SVM_DEVICE_COPY \
-	DRM_IOWR(DRM_COMMAND_BASE + DRM_NOVA_SVM_DEVICE_COPY, \
-		 struct drm_nova_svm_device_copy)
+/* Note: this is an enum so that it can be resolved by Rust bindgen. */
+enum {
+	DRM_IOCTL_NOVA_SVM_GETPARAM =
+		DRM_IOWR(DRM_COMMAND_BASE + DRM_NOVA_SVM_GETPARAM,
+			 struct drm_nova_svm_getparam),
+	DRM_IOCTL_NOVA_SVM_SVM_INIT =
+		DRM_IOWR(DRM_COMMAND_BASE + DRM_NOVA_SVM_SVM_INIT,
+			 struct drm_nova_svm_svm_init),
+	DRM_IOCTL_NOVA_SVM_SVM_BIND =
+		DRM_IOWR(DRM_COMMAND_BASE + DRM_NOVA_SVM_SVM_BIND,
+			 struct drm_nova_svm_svm_bind),
+	DRM_IOCTL_NOVA_SVM_DEVICE_COPY =
+		DRM_IOWR(DRM_COMMAND_BASE + DRM_NOVA_SVM_DEVICE_COPY,
+			 struct drm_nova_svm_device_copy),
+};
 
 #if defined(__cplusplus)
 }

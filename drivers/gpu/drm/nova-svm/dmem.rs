@@ -1,0 +1,205 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Device memory (dmem): VRAM handed to the core mm as device-private pages.
+//!
+//! VRAM is managed in chunks of [`CHUNK_SIZE`] bytes. Each chunk is a
+//! [`DevicePrivateRegion`]: a range of device-private `struct page`s whose page `i` stands for
+//! VRAM byte `base + i * PAGE_SIZE` of the chunk. The region keeps the free lists (whole
+//! 2 MiB blocks for large folios and single pages); [`Dmem`] adds chunks on demand until
+//! VRAM is exhausted. Dropping [`Dmem`] drops the chunks, and each one brings its pages home
+//! with the copy engine before it is unmapped.
+
+use kernel::{
+    mm::memremap::{
+        DeviceFault, DeviceFolio, DevicePrivateOps, DevicePrivateRegion, FaultResult, FillFolio,
+        Owner,
+    },
+    new_mutex, new_spinlock,
+    prelude::*,
+    sync::{Arc, Mutex, SpinLock},
+};
+
+use crate::gpu::{pages, Gpu, Job, SysPages};
+use crate::hw::sim::SimGpu;
+
+/// Bytes of VRAM in one chunk: one PMD, so that a chunk can hold a 2 MiB folio.
+pub(crate) const CHUNK_SIZE: usize = 2 << 20;
+
+/// The backend behind a device.
+pub(crate) enum Backend {
+    /// The simulated GPU.
+    Sim(Arc<SimGpu>),
+}
+
+impl Backend {
+    /// The backend as a [`Gpu`].
+    pub(crate) fn gpu(&self) -> &dyn Gpu {
+        match self {
+            Backend::Sim(s) => &**s,
+        }
+    }
+}
+
+impl Clone for Backend {
+    fn clone(&self) -> Self {
+        match self {
+            Backend::Sim(s) => Backend::Sim(s.clone()),
+        }
+    }
+}
+
+/// One chunk of VRAM: what the core mm calls back for its pages.
+pub(crate) struct Chunk {
+    backend: Backend,
+    /// VRAM address of the chunk's first page.
+    base: u64,
+}
+
+/// A chunk's device-private pages.
+pub(crate) type Region = DevicePrivateRegion<Chunk>;
+
+impl Chunk {
+    /// The GPU the chunk's VRAM belongs to.
+    pub(crate) fn gpu(&self) -> &dyn Gpu {
+        self.backend.gpu()
+    }
+}
+
+/// The VRAM address of the page at `pfn` of `region`, if it is one of the region's.
+pub(crate) fn vram_addr(region: &Region, pfn: usize) -> Option<u64> {
+    let pfns = region.pfns();
+    if !pfns.contains(&pfn) {
+        return None;
+    }
+    // CAST: a byte offset within a chunk fits u64.
+    Some(region.ops().base + pages(pfn - pfns.start) as u64)
+}
+
+/// A folio being filled from VRAM, as the system pages of a copy-engine job.
+struct Filling<'a, 'b>(&'a FillFolio<'b>);
+
+impl SysPages for Filling<'_, '_> {
+    fn read(&self, _i: usize, _out: &mut [u8]) -> Result {
+        Err(EINVAL)
+    }
+
+    fn write(&self, i: usize, data: &[u8]) -> Result {
+        self.0.copy_from(i, data)
+    }
+}
+
+#[vtable]
+impl DevicePrivateOps for Chunk {
+    fn folio_free(&self, _folio: &DeviceFolio<'_, Self>) {
+        // The region takes the pages back into its free lists; their VRAM holds nothing that
+        // needs releasing.
+    }
+
+    fn migrate_to_ram(&self, fault: &DeviceFault<'_, Self>) -> FaultResult {
+        crate::migrate::fault_to_ram(fault)
+    }
+
+    fn folio_split(&self, _head: &DeviceFolio<'_, Self>, _tail: Option<&DeviceFolio<'_, Self>>) {
+        // A page's VRAM address follows from its index in the chunk, whichever folio it is
+        // part of: there is nothing to update.
+    }
+
+    fn copy_to_ram(&self, src: &DeviceFolio<'_, Self>, dst: &FillFolio<'_>) -> Result {
+        let fill = Filling(dst);
+        let mut job = Job::new(self.gpu(), &fill)?;
+        // CAST: a byte offset within a chunk fits u64.
+        let vram = self.base + pages(src.index()) as u64;
+        job.copy(
+            crate::ce::PhysAddr::vram(vram),
+            job.sys(0),
+            pages(dst.nr_pages()),
+        )?;
+        job.finish()
+    }
+}
+
+/// The device memory of one GPU.
+///
+/// The chunk list is behind a spinlock that is never held across an allocation or a sleep;
+/// adding chunks is serialised by `grow`.
+#[pin_data]
+pub(crate) struct Dmem {
+    backend: Backend,
+    max_chunks: usize,
+    #[pin]
+    chunks: SpinLock<KVec<Arc<Region>>>,
+    #[pin]
+    grow: Mutex<()>,
+}
+
+impl Dmem {
+    /// Creates the device memory of `backend`, with no chunk yet.
+    pub(crate) fn new(backend: Backend) -> impl PinInit<Self, Error> {
+        let vram = backend.gpu().vram_size();
+        let max_chunks = usize::try_from(vram).unwrap_or(0) / CHUNK_SIZE;
+        let list = KVec::with_capacity(max_chunks, GFP_KERNEL);
+        try_pin_init!(Self {
+            backend,
+            max_chunks,
+            chunks <- new_spinlock!(list?, "nova_svm::Dmem::chunks"),
+            grow <- new_mutex!((), "nova_svm::Dmem::grow"),
+        }? Error)
+    }
+
+    /// The owner of the device's pages, as the core mm knows it.
+    pub(crate) fn owner(&self) -> Owner {
+        Owner::from_ref(self)
+    }
+
+    /// The GPU.
+    pub(crate) fn gpu(&self) -> &dyn Gpu {
+        self.backend.gpu()
+    }
+
+    /// The VRAM address of device page `pfn`, if it is one of this device's.
+    pub(crate) fn vram_of(&self, pfn: usize) -> Option<u64> {
+        let chunks = self.chunks.lock();
+        chunks.iter().find_map(|r| vram_addr(r, pfn))
+    }
+
+    fn with_free(&self, order: u32) -> Option<Arc<Region>> {
+        self.chunks
+            .lock()
+            .iter()
+            .find(|r| r.has_free(order))
+            .cloned()
+    }
+
+    /// A chunk with a free folio of `order`, adding a chunk if VRAM has room for one.
+    /// `ENOSPC` when VRAM is full.
+    pub(crate) fn region_for(&self, order: u32) -> Result<Arc<Region>> {
+        if let Some(r) = self.with_free(order) {
+            return Ok(r);
+        }
+        let _grow = self.grow.lock();
+        if let Some(r) = self.with_free(order) {
+            return Ok(r);
+        }
+        let index = self.chunks.lock().len();
+        if index >= self.max_chunks {
+            return Err(ENOSPC);
+        }
+        self.gpu().chunk_online(index)?;
+        let r = Arc::pin_init(
+            Region::new(
+                CHUNK_SIZE,
+                self.owner(),
+                c"nova-svm",
+                Chunk {
+                    backend: self.backend.clone(),
+                    // CAST: a VRAM byte address fits u64.
+                    base: (index * CHUNK_SIZE) as u64,
+                },
+            ),
+            GFP_KERNEL,
+        )?;
+        // The list has room for `max_chunks`: this does not allocate.
+        self.chunks.lock().push(r.clone(), GFP_ATOMIC)?;
+        Ok(r)
+    }
+}
