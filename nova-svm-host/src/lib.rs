@@ -34,6 +34,10 @@
 )]
 #![forbid(unsafe_code)]
 
+#[path = "../../drivers/gpu/drm/nova-svm/args.rs"]
+#[warn(clippy::missing_docs_in_private_items)]
+mod args;
+
 #[path = "../../drivers/gpu/drm/nova-svm/ce/mod.rs"]
 #[warn(clippy::missing_docs_in_private_items)]
 mod ce;

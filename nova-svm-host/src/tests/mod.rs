@@ -3,6 +3,7 @@
 //! Host tests of the copy-engine encodings, the push-buffer builder and the software copy
 //! engine.
 
+mod args;
 mod builder;
 mod classes;
 mod header;

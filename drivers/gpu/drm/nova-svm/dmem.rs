@@ -19,7 +19,7 @@ use kernel::{
     sync::{Arc, Mutex, SpinLock},
 };
 
-use crate::gpu::{pages, Gpu, Job, SysPages};
+use crate::gpu::{pages, Gpu, Job, PushMem, SysPages};
 use crate::hw::sim::SimGpu;
 
 /// Bytes of VRAM in one chunk: one PMD, so that a chunk can hold a 2 MiB folio.
@@ -106,7 +106,8 @@ impl DevicePrivateOps for Chunk {
 
     fn copy_to_ram(&self, src: &DeviceFolio<'_, Self>, dst: &FillFolio<'_>) -> Result {
         let fill = Filling(dst);
-        let mut job = Job::new(self.gpu(), &fill)?;
+        let mut mem = PushMem::new()?;
+        let mut job = Job::new(self.gpu(), &fill, &mut mem);
         // CAST: a byte offset within a chunk fits u64.
         let vram = self.base + pages(src.index()) as u64;
         job.copy(

@@ -14,7 +14,7 @@ use crate::{
     ce::class::{CeClass, Generation},
     dmem::{Backend, Dmem, CHUNK_SIZE},
     file::File,
-    gpu::Job,
+    gpu::{Job, PushMem},
     hw::sim::SimGpu,
 };
 
@@ -141,7 +141,8 @@ fn bind_channel(gpu: &SimGpu) -> Result {
             Err(EINVAL)
         }
     }
-    let mut job = Job::new(gpu, &NoPages)?;
+    let mut mem = PushMem::new()?;
+    let mut job = Job::new(gpu, &NoPages, &mut mem);
     job.bind_object()?;
     job.finish()
 }

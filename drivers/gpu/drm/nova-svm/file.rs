@@ -105,7 +105,11 @@ impl File {
         let task = kernel::current!();
         let mm = task.mm().ok_or(EINVAL)?;
         if window.end > mm.task_size() {
-            return Err(invalid(dev, "SVM_INIT", Invalid::BadRange("unmanaged_size")));
+            return Err(invalid(
+                dev,
+                "SVM_INIT",
+                Invalid::BadRange("unmanaged_size"),
+            ));
         }
         let inner = file.inner();
         let mut guard = inner.svm.lock();

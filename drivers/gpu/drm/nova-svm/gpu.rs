@@ -55,6 +55,9 @@ pub(crate) trait Gpu: Send + Sync {
     /// Address of page `i` of a job's system pages in the system-memory aperture.
     fn sys_addr(&self, i: usize) -> u64;
 
+    /// Returns the next fence sequence number of the channel.
+    fn next_seqno(&self) -> u32;
+
     /// Executes `push`, whose system-memory accesses go to `sys`, and waits until the copy
     /// engine has released the fence semaphore at [`FENCE_VA`] with `seqno`.
     ///
@@ -69,25 +72,36 @@ fn ce_err(e: CeError) -> Error {
     EINVAL
 }
 
+/// The memory of a push buffer.
+///
+/// Allocated before a [`Job`] is built, so that building and running a job never allocates:
+/// device copies run under the mirror lock, which invalidations from reclaim take.
+pub(crate) struct PushMem(KVec<u32>);
+
+impl PushMem {
+    /// Allocates a push buffer.
+    pub(crate) fn new() -> Result<Self> {
+        Ok(Self(KVec::from_elem(0u32, PUSH_DWORDS, GFP_KERNEL)?))
+    }
+}
+
 /// A sequence of copies and fills for the copy engine, over one set of system pages.
 pub(crate) struct Job<'a> {
     gpu: &'a dyn Gpu,
     sys: &'a dyn SysPages,
-    push: KVec<u32>,
+    push: &'a mut [u32],
     len: usize,
-    seqno: u32,
 }
 
 impl<'a> Job<'a> {
-    /// Creates an empty job for `gpu` whose system pages are `sys`.
-    pub(crate) fn new(gpu: &'a dyn Gpu, sys: &'a dyn SysPages) -> Result<Self> {
-        Ok(Self {
+    /// Creates an empty job for `gpu` whose system pages are `sys`, written into `mem`.
+    pub(crate) fn new(gpu: &'a dyn Gpu, sys: &'a dyn SysPages, mem: &'a mut PushMem) -> Self {
+        Self {
             gpu,
             sys,
-            push: KVec::from_elem(0u32, PUSH_DWORDS, GFP_KERNEL)?,
+            push: &mut mem.0,
             len: 0,
-            seqno: 0,
-        })
+        }
     }
 
     /// Address of system page `i` of the job.
@@ -101,10 +115,7 @@ impl<'a> Job<'a> {
         for _ in 0..2 {
             let class = self.gpu.ce_class();
             let room = self.push.len().saturating_sub(self.len + 16);
-            let tail = self
-                .push
-                .get_mut(self.len..self.len + room)
-                .ok_or(EINVAL)?;
+            let tail = self.push.get_mut(self.len..self.len + room).ok_or(EINVAL)?;
             let mut pb = PushBuffer::new(class, CE_SUBCHANNEL, tail).map_err(ce_err)?;
             match op(&mut pb) {
                 Ok(()) => {
@@ -140,8 +151,7 @@ impl<'a> Job<'a> {
         if self.len == 0 {
             return Ok(());
         }
-        self.seqno = self.seqno.wrapping_add(1);
-        let seqno = self.seqno;
+        let seqno = self.gpu.next_seqno();
         let class = self.gpu.ce_class();
         let tail = self.push.get_mut(self.len..).ok_or(EINVAL)?;
         let mut pb = PushBuffer::new(class, CE_SUBCHANNEL, tail).map_err(ce_err)?;

@@ -22,7 +22,7 @@ use kernel::{
 use crate::{
     ce::PhysAddr,
     dmem::{vram_addr, Chunk, Dmem, Region},
-    gpu::{pages, Gpu, Job, SysPages},
+    gpu::{pages, Gpu, Job, PushMem, SysPages},
     svm::Mirror,
 };
 
@@ -151,7 +151,8 @@ fn fill_vram(dmem: &Dmem, mig: &mut MigrateVma<'_>) -> Result<usize> {
     }
 
     let sources = Sources(mig);
-    let mut job = Job::new(dmem.gpu(), &sources)?;
+    let mut mem = PushMem::new()?;
+    let mut job = Job::new(dmem.gpu(), &sources, &mut mem);
     for m in moves.iter() {
         let dst = PhysAddr::vram(m.vram);
         if mig.src_pfn(m.entry).is_some() {
@@ -220,7 +221,8 @@ fn fill_system(
     }
 
     let dsts = Destinations(mig);
-    let mut job = Job::new(gpu, &dsts)?;
+    let mut mem = PushMem::new()?;
+    let mut job = Job::new(gpu, &dsts, &mut mem);
     for m in moves.iter() {
         job.copy(PhysAddr::vram(m.vram), job.sys(m.entry), pages(m.pages))?;
     }
@@ -345,7 +347,13 @@ fn locate(
         let page = f.page(i).ok_or(EFAULT)?;
         if page.is_device_private() {
             let vram = dmem.vram_of(page.pfn()).ok_or(EFAULT)?;
-            out.push(Loc::Vram { addr: vram, _page: page }, GFP_KERNEL)?;
+            out.push(
+                Loc::Vram {
+                    addr: vram,
+                    _page: page,
+                },
+                GFP_KERNEL,
+            )?;
         } else {
             out.push(Loc::Sys(sys.len()), GFP_KERNEL)?;
             sys.push(page, GFP_KERNEL)?;
@@ -376,11 +384,15 @@ pub(crate) fn device_copy(
 ) -> Result {
     let owner = dmem.owner();
     let mut pfns = KVec::from_elem(0usize, COPY_BATCH, GFP_KERNEL)?;
+    let mut mem = PushMem::new()?;
     *done = 0;
     while *done < len {
         let n = ((len - *done) / PAGE_SIZE).min(COPY_BATCH);
+        // Everything the step needs is allocated before it takes the mirror lock: reclaim
+        // takes that lock too (through invalidations).
         let mut sys = KVec::with_capacity(2 * n, GFP_KERNEL)?;
         let mut src_loc = KVec::with_capacity(n, GFP_KERNEL)?;
+        let mut dst_loc = KVec::with_capacity(n, GFP_KERNEL)?;
         if let CopyOp::From(src) = op {
             let start = src + *done;
             let range = FaultRange {
@@ -421,11 +433,10 @@ pub(crate) fn device_copy(
             FAULT_TIMEOUT_MS,
         )
         .map_err(fault_err)?;
-        let mut dst_loc = KVec::with_capacity(n, GFP_KERNEL)?;
         locate(dmem, &f, &mut sys, &mut dst_loc)?;
 
         let sys = self::Faulted(sys);
-        let mut job = Job::new(dmem.gpu(), &sys)?;
+        let mut job = Job::new(dmem.gpu(), &sys, &mut mem);
         for (k, d) in dst_loc.iter().enumerate() {
             let to = match d {
                 Loc::Vram { addr, .. } => PhysAddr::vram(*addr),

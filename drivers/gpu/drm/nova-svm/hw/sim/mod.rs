@@ -19,6 +19,8 @@
 #[allow(dead_code)]
 pub(crate) mod ce_interp;
 
+use core::sync::atomic::{AtomicU32, Ordering};
+
 use kernel::{
     new_mutex,
     page::PAGE_SIZE,
@@ -50,6 +52,7 @@ struct SimState {
 pub(crate) struct SimGpu {
     vram_size: u64,
     class: &'static CeClass,
+    seqno: AtomicU32,
     #[pin]
     state: Mutex<SimState>,
 }
@@ -74,6 +77,7 @@ impl SimGpu {
         try_pin_init!(Self {
             vram_size,
             class,
+            seqno: AtomicU32::new(0),
             state <- new_mutex!(state?, "nova_svm::SimGpu::state"),
         }? Error)
     }
@@ -101,6 +105,10 @@ impl Gpu for SimGpu {
             *slot = Some(backing);
         }
         Ok(())
+    }
+
+    fn next_seqno(&self) -> u32 {
+        self.seqno.fetch_add(1, Ordering::Relaxed).wrapping_add(1)
     }
 
     fn sys_addr(&self, i: usize) -> u64 {
@@ -191,13 +199,11 @@ impl Memory for Bus<'_> {
     fn read(&mut self, target: Target, addr: u64, buf: &mut [u8]) -> Result<(), Fault> {
         let (a, len) = span(addr, buf.len() as u64)?;
         match target {
-            Target::Phys(Aperture::Vram) => {
-                Self::by_page(a, len, |pa, off, n| {
-                    let src = self.vram(pa, n)?;
-                    buf.get_mut(off..off + n).ok_or(Fault)?.copy_from_slice(src);
-                    Ok(())
-                })
-            }
+            Target::Phys(Aperture::Vram) => Self::by_page(a, len, |pa, off, n| {
+                let src = self.vram(pa, n)?;
+                buf.get_mut(off..off + n).ok_or(Fault)?.copy_from_slice(src);
+                Ok(())
+            }),
             Target::Phys(Aperture::SysmemCoherent) => {
                 let (first, n) = sys_pages(addr, buf.len() as u64)?;
                 for (k, page) in buf.chunks_mut(PAGE_SIZE).enumerate().take(n) {
