@@ -1,0 +1,231 @@
+// SPDX-License-Identifier: MIT
+
+//! `nova_svm_module`: unloading the driver while pages are on the device.
+//!
+//! `modprobe -r nova_svm` must bring every page home with its data, in
+//! this process and in others, whether the device or the CPU wrote it
+//! last. Each subtest loads the module again afterwards, with the VRAM
+//! size it had, so that later subtests find the device.
+//!
+//! These subtests need root and a loadable module; they skip when the
+//! module is built in, `modprobe` is missing, or another process holds the
+//! module.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use nova_svm_uapi::Param;
+
+use crate::check::{check_eq, fail, skip, within, OrFail};
+use crate::env::Env;
+use crate::igt::{Subtest, TestResult};
+use crate::mem::Mapping;
+use crate::process::{self, pipe};
+
+/// Every subtest of `nova_svm_module`.
+pub const SUBTESTS: &[Subtest] = &[
+    Subtest {
+        name: "module-unload",
+        description: "modprobe -r with device pages (CPU- and device-written) brings them home",
+        run: module_unload,
+    },
+    Subtest {
+        name: "module-unload-other-process",
+        description: "modprobe -r brings home the device pages of another process",
+        run: module_unload_other_process,
+    },
+];
+
+/// The module's name.
+const MODULE: &str = "nova_svm";
+
+fn sysfs() -> PathBuf {
+    Path::new("/sys/module").join(MODULE)
+}
+
+/// How to unload and load the module again.
+struct Module {
+    modprobe: PathBuf,
+    /// Arguments of `modprobe` that load it as it is now.
+    load_args: Vec<String>,
+}
+
+fn refcnt() -> Option<u64> {
+    std::fs::read_to_string(sysfs().join("refcnt"))
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// Checks that the module can be unloaded here, and records how to load it
+/// again. Opens the device once, which must be closed before unloading.
+fn module() -> TestResult<Module> {
+    let env = Env::open()?;
+    let sim = env
+        .dev
+        .getparam(Param::IsSimulated)
+        .or_fail("GETPARAM(IS_SIMULATED)")?;
+    let vram_mib = env.vram_size >> 20;
+    drop(env);
+    if !sysfs().exists() {
+        return Err(skip(format!(
+            "{} does not exist: the device does not come from the {MODULE} module",
+            sysfs().display()
+        )));
+    }
+    if !sysfs().join("initstate").exists() {
+        return Err(skip(format!(
+            "{MODULE} is built into the kernel; it cannot be unloaded"
+        )));
+    }
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return Err(skip("unloading a module needs root"));
+    }
+    let modprobe = process::require_program("modprobe")?;
+    match refcnt() {
+        Some(0) => {}
+        Some(n) => {
+            return Err(skip(format!(
+                "{MODULE} is in use by another process (refcnt {n})"
+            )))
+        }
+        None => {
+            return Err(skip(format!(
+                "cannot read {}",
+                sysfs().join("refcnt").display()
+            )))
+        }
+    }
+    let mut load_args = vec![MODULE.to_string()];
+    if sim == 1 {
+        load_args.push(format!("sim_vram_mib={vram_mib}"));
+    }
+    Ok(Module {
+        modprobe,
+        load_args,
+    })
+}
+
+impl Module {
+    /// `modprobe -r nova_svm`, which must succeed and remove the module.
+    fn unload(&self, pages_out: u64) -> TestResult {
+        let (ok, out) = process::run_program(&self.modprobe, &["-r", MODULE])?;
+        if !ok {
+            return Err(fail(format!(
+                "modprobe -r {MODULE} with {pages_out} page(s) on the device failed \
+                 (refcnt {}): {out}",
+                refcnt().map_or("unknown".to_string(), |n| n.to_string())
+            )));
+        }
+        if sysfs().join("initstate").exists() {
+            return Err(fail(format!(
+                "modprobe -r {MODULE} succeeded, but {} is still there",
+                sysfs().display()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Loads the module as it was, and checks that the device is back.
+    fn reload(&self, vram_size: u64) -> TestResult {
+        let args: Vec<&str> = self.load_args.iter().map(String::as_str).collect();
+        let (ok, out) = process::run_program(&self.modprobe, &args)?;
+        if !ok {
+            return Err(fail(format!(
+                "reloading with `modprobe {}` failed: {out}",
+                args.join(" ")
+            )));
+        }
+        let env = within("after reloading", Env::init())?;
+        check_eq("VRAM_SIZE after reloading", env.vram_size, vram_size)?;
+        // The new device works.
+        let m = Mapping::anon(8 * env.page).or_fail("mmap")?;
+        m.fill(9);
+        env.to_vram("migration after reloading", m.range(), 8)?;
+        env.to_system("migration back after reloading", m.range(), 8)?;
+        m.verify("CPU read after reloading", 9)
+    }
+}
+
+/// Runs `after_unload` and reloads the module whatever it returned.
+fn then_reload(module: &Module, vram_size: u64, after_unload: TestResult) -> TestResult {
+    let reloaded = module.reload(vram_size);
+    after_unload.and(reloaded)
+}
+
+fn module_unload() -> TestResult {
+    let module = module()?;
+    let pages = 32;
+    let fill = 0x0bad_cafe;
+    let (a, b, vram_size);
+    {
+        let env = Env::init()?;
+        vram_size = env.vram_size;
+        let page = env.page;
+        a = Mapping::anon(pages * page).or_fail("mmap of a")?;
+        b = Mapping::anon(pages * page).or_fail("mmap of b")?;
+        a.fill(1);
+        b.fill(2);
+        env.to_vram("migration of a", a.range(), pages)?;
+        env.to_vram("migration of b", b.range(), pages)?;
+        // The device writes half of b in VRAM.
+        env.fill("device write", &b, 0, b.len() / 2, fill)?;
+        env.to_vram("migration after the device write", b.range(), 0)?;
+        // The file is closed here; the pages stay on the device.
+    }
+    module.unload(2 * pages)?;
+    let after = (|| {
+        a.verify("a after unloading", 1)?;
+        b.verify_u32(
+            "b's device-written half after unloading",
+            0,
+            b.len() / 2,
+            fill,
+        )?;
+        b.verify_range(
+            "b's other half after unloading",
+            b.len() / 2,
+            b.len() / 2,
+            2,
+        )
+    })();
+    then_reload(&module, vram_size, after)
+}
+
+fn module_unload_other_process() -> TestResult {
+    let module = module()?;
+    let vram_size = Env::open()?.vram_size;
+    let (mut ready_r, ready_w) = pipe().or_fail("pipe")?;
+    let (go_r, mut go_w) = pipe().or_fail("pipe")?;
+    let child = process::fork("child", move || {
+        let (mut ready_w, mut go_r) = (ready_w, go_r);
+        let m;
+        {
+            let env = Env::init()?;
+            m = Mapping::anon(32 * env.page).or_fail("mmap")?;
+            m.fill(5);
+            env.to_vram("child's migration", m.range(), 32)?;
+        }
+        ready_w.write_all(b"r").or_fail("telling the parent")?;
+        let mut b = [0u8];
+        go_r.read_exact(&mut b)
+            .or_fail("waiting for the parent to unload the module")?;
+        m.verify("child's pages after the module was unloaded", 5)
+    })?;
+    let mut b = [0u8];
+    let ready = ready_r
+        .read_exact(&mut b)
+        .or_fail("waiting for the child to migrate its pages");
+    let unloaded = ready.and_then(|()| module.unload(32));
+    // The child goes on either way; if the module is still loaded, it
+    // merely reads its pages back.
+    let told = go_w.write_all(b"g").or_fail("telling the child");
+    drop(go_w);
+    let child = child.wait();
+    if unloaded.is_err() {
+        return unloaded.and(child);
+    }
+    then_reload(&module, vram_size, told.and(child))
+}
