@@ -147,7 +147,7 @@ impl Archive {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn field(hdr: &[u8], i: usize) -> u32 {
@@ -156,7 +156,7 @@ mod tests {
     }
 
     /// Walks the archive and returns (name, mode, data) for each entry.
-    fn entries(buf: &[u8]) -> Vec<(String, u32, Vec<u8>)> {
+    pub(crate) fn entries(buf: &[u8]) -> Vec<(String, u32, Vec<u8>)> {
         let mut out = Vec::new();
         let mut off = 0;
         loop {

@@ -2,6 +2,7 @@
 
 mod cpio;
 mod hmmbench;
+mod igt;
 mod kconfig;
 mod kernel;
 mod setup;
@@ -27,6 +28,8 @@ cargo xtask <command>
   patches export          write the work tree's commits back to mm-patches/
   vm [--debug] [--timeout SECS] [SUITE...]
                           boot the VM and run suites (default: all)
+  igt                     build the IGT test binaries (igt-tests/) statically,
+                          as `vm` does for the igt suite, and list them
   test [--no-debug]       host tests, then every VM suite on the normal and
                           the debug kernel; ends with the total line
   run                     the demo: boot the VM and show the HMM suite working
@@ -118,6 +121,10 @@ fn dispatch(args: &[String]) -> Result<bool> {
         "vm" => {
             let run = vm::vm(flavor(&o), &o.rest, o.timeout)?;
             Ok(run.ok())
+        }
+        "igt" => {
+            igt::show()?;
+            Ok(true)
         }
         "test" => test(o.no_debug),
         "run" => demo(),

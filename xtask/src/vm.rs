@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::bail;
 use crate::cpio::Archive;
+use crate::igt;
 use crate::kernel::{self, Flavor, Paths};
 use crate::splat;
 use crate::tap::{self, Counts, Report};
@@ -146,7 +147,9 @@ pub fn split_suites(text: &str, wanted: &[String]) -> Vec<SuiteResult> {
     out
 }
 
-fn initramfs(p: &Paths, path: &Path) -> Result<()> {
+/// Writes the initramfs: busybox, init, the suites, the kernel's test
+/// binaries and modules, and `extra` files (archive path, host path).
+fn initramfs(p: &Paths, extra: &[(String, PathBuf)], path: &Path) -> Result<()> {
     let mut a = Archive::default();
     for d in ["proc", "sys", "dev", "tmp", "root", "etc", "mnt"] {
         a.dir(d);
@@ -161,16 +164,26 @@ fn initramfs(p: &Paths, path: &Path) -> Result<()> {
     if lib.exists() {
         a.host_tree("lib/modules", &lib)?;
     }
+    for (name, host) in extra {
+        a.host_file(name, host)?;
+    }
     fs::write(path, a.finish())?;
     Ok(())
 }
 
-/// Boots the VM for `flavor` and runs `suites`.
-pub fn boot(p: &Paths, flavor: Flavor, suites: &[String], timeout: Duration) -> Result<Run> {
+/// Boots the VM for `flavor` and runs `suites`; `extra` files go into the
+/// initramfs besides the kernel's.
+pub fn boot(
+    p: &Paths,
+    flavor: Flavor,
+    suites: &[String],
+    timeout: Duration,
+    extra: &[(String, PathBuf)],
+) -> Result<Run> {
     let dir = util::cache_dir().join("vm").join(flavor.name());
     fs::create_dir_all(&dir)?;
     let initrd = dir.join("initramfs.cpio");
-    initramfs(p, &initrd)?;
+    initramfs(p, extra, &initrd)?;
     let console = dir.join("console.log");
     let tests_log = dir.join("tests.log");
     let _ = fs::remove_file(&console);
@@ -381,11 +394,19 @@ pub fn default_timeout(flavor: Flavor) -> Duration {
 pub fn vm(flavor: Flavor, suites: &[String], timeout: Option<Duration>) -> Result<Run> {
     let suites = check_suites(suites)?;
     let p = kernel::build(flavor, false)?;
+    // The IGT binaries do not depend on the kernel; they are built only
+    // for a boot that runs their suite.
+    let extra = if suites.iter().any(|s| s == igt::SUITE) {
+        igt::build()?
+    } else {
+        Vec::new()
+    };
     let run = boot(
         &p,
         flavor,
         &suites,
         timeout.unwrap_or_else(|| default_timeout(flavor)),
+        &extra,
     )?;
     print_run(&run, flavor);
     Ok(run)
@@ -465,6 +486,53 @@ mod tests {
         assert_eq!(table.lines().filter(|l| l.contains("| D->S |")).count(), 7);
         let r = split_suites(text, &["hmm".to_string(), "hmm-rust".to_string()]);
         assert_eq!(r[0].report.counts, r[1].report.counts);
+    }
+
+    #[test]
+    fn igt_binaries_are_packed() {
+        let tmp = std::env::temp_dir().join(format!("xtask-initramfs-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&tmp);
+        let p = Paths {
+            tree: tmp.join("linux"),
+            build: tmp.join("build"),
+            stage: tmp.join("stage"),
+            logs: tmp.join("logs"),
+        };
+        fs::create_dir_all(p.tests()).unwrap();
+        fs::write(p.tests().join("hmm-tests"), b"hmm").unwrap();
+        let bin_dir = tmp.join("release");
+        fs::create_dir_all(&bin_dir).unwrap();
+        let names = igt::binaries(&repo_root()).unwrap();
+        for n in &names {
+            fs::write(bin_dir.join(n), n.as_bytes()).unwrap();
+        }
+        let extra = igt::pack_list(&names, &bin_dir);
+        let out = tmp.join("initramfs.cpio");
+        let built = initramfs(&p, &extra, &out);
+        let data = fs::read(&out);
+        fs::remove_dir_all(&tmp).unwrap();
+        if built.is_err() && !Path::new("/bin/busybox").exists() {
+            return; // No busybox on this host to pack.
+        }
+        built.unwrap();
+        let entries = crate::cpio::tests::entries(&data.unwrap());
+        let find = |name: &str| entries.iter().find(|e| e.0 == name).map(|e| e.2.clone());
+        for n in &names {
+            assert_eq!(
+                find(&format!("igt/{n}")).as_deref(),
+                Some(n.as_bytes()),
+                "{n}"
+            );
+        }
+        assert!(find("suites/igt.sh").is_some());
+        assert!(find("tests/hmm-tests").is_some());
+        assert!(find("init").is_some());
+    }
+
+    #[test]
+    fn igt_is_a_suite() {
+        let all = all_suites().unwrap();
+        assert!(all.contains(&igt::SUITE.to_string()), "{all:?}");
     }
 
     #[test]
