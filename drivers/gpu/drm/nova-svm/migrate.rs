@@ -12,6 +12,7 @@ use kernel::{
         memremap::{DeviceFault, FaultResult, PMD_ORDER},
         migrate::{MigrateVma, Select},
         mmu_notifier::IntervalNotifier,
+        virt::flags as vm_flags,
         MmWithUser,
     },
     page::PAGE_SIZE,
@@ -273,6 +274,13 @@ pub(crate) fn migrate_range(
         // One PMD at a time, so that a large folio is never cut by a batch.
         let pmd_end = (addr | (pages(PMD_PAGES) - 1)).saturating_add(1);
         let next = end.min(vma.end()).min(pmd_end);
+        // The device cannot reach a mapping without access (PROT_NONE): there is nothing to
+        // prefetch into VRAM. Device pages found there still go home.
+        let reachable = vma.flags() & (vm_flags::READ | vm_flags::WRITE) != 0;
+        if !reachable && matches!(target, Target::Vram) {
+            addr = end.min(vma.end());
+            continue;
+        }
         match MigrateVma::setup(vma, addr, next, select, owner) {
             Ok(mut mig) => {
                 moved += match target {

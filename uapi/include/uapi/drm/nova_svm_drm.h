@@ -192,8 +192,11 @@ struct drm_nova_svm_svm_init {
  *
  * Runs a command on the SVM pages of [@va_start, @va_end). Migration is
  * best effort: addresses with no mapping, mappings that cannot migrate
- * (for example VM_IO or VM_PFNMAP ones), pages that are busy, and pages
- * that do not fit in VRAM are skipped without an error. When VRAM is full,
+ * (for example VM_IO or VM_PFNMAP ones), mappings without read or write
+ * access (PROT_NONE) when the target is VRAM, pages that are busy, and
+ * pages that do not fit in VRAM are skipped without an error. Addresses of
+ * an anonymous mapping that have no page yet get a zeroed page in VRAM,
+ * and count as moved. When VRAM is full,
  * pages migrated earlier may be moved back to system memory to make room.
  *
  * Errors: ENOENT without an SVM context, EPERM from another address space
