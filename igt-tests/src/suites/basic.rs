@@ -61,6 +61,11 @@ pub const SUBTESTS: &[Subtest] = &[
         run: mmap_huge,
     },
     Subtest {
+        name: "mmap-unpopulated",
+        description: "untouched pages get zeroed VRAM; PROT_NONE is skipped but comes home",
+        run: mmap_unpopulated,
+    },
+    Subtest {
         name: "mmap-file-private",
         description: "written pages of a private file mapping migrate; the file is unchanged",
         run: mmap_file_private,
@@ -359,6 +364,35 @@ fn mmap_anon() -> TestResult {
     let env = Env::init()?;
     let m = anon(&env, PAGES)?;
     round_trip(&env, &m, 1)
+}
+
+fn mmap_unpopulated() -> TestResult {
+    let env = Env::init()?;
+    let page = env.page;
+    let m = Mapping::anon(8 * page).or_fail("mmap")?;
+    // Pages nobody touched yet: each gets a zeroed page in VRAM.
+    env.to_vram("never touched pages", m.range(), 8)?;
+    let shadow = Mapping::anon(8 * page).or_fail("mmap of the shadow buffer")?;
+    shadow.fill(5);
+    env.copy(
+        "device read of the new pages",
+        &shadow,
+        0,
+        m.addr(),
+        m.len(),
+    )?;
+    shadow.verify_zero("device read of the new pages", 0, m.len())?;
+    // A mapping the device cannot access is not prefetched...
+    let none = Mapping::reserve(4 * page).or_fail("mmap(PROT_NONE)")?;
+    env.to_vram("a PROT_NONE mapping", none.range(), 0)?;
+    // ...but device pages that became inaccessible still go home.
+    m.protect(0, 4 * page, libc::PROT_NONE)
+        .or_fail("mprotect(PROT_NONE) of half the VRAM pages")?;
+    env.to_vram("pages made PROT_NONE, already in VRAM", m.range(), 0)?;
+    env.to_system("pages made PROT_NONE", m.sub(0, 4 * page), 4)?;
+    m.protect(0, 4 * page, libc::PROT_READ | libc::PROT_WRITE)
+        .or_fail("mprotect(PROT_READ|PROT_WRITE)")?;
+    m.verify_zero("CPU read of the pages", 0, m.len())
 }
 
 fn mmap_shared() -> TestResult {

@@ -450,9 +450,14 @@ fn bind_other_mm() -> TestResult {
             SvmBind::migrate(m.range(), BindTarget::System, 0),
             libc::EPERM,
         )?;
-        // A file of its own works.
+        // A file of its own works. It moves a buffer of the child's own:
+        // `m`'s pages are still shared with the parent (copy-on-write), and
+        // moving them would move them for the parent too.
         let own = Env::init()?;
-        own.to_vram("child's own file", m.range(), 4)
+        let mine = Mapping::anon(4 * env.page).or_fail("mmap in the child")?;
+        mine.fill(3);
+        own.to_vram("child's own file", mine.range(), 4)?;
+        mine.verify("child's CPU read", 3)
     })?
     .wait()?;
     env.to_vram("parent", m.range(), 4)?;
@@ -635,8 +640,9 @@ fn bind_va_beyond_user() -> TestResult {
         bind_arg(end..end + page),
         EINVAL,
     )?;
-    // Ranges inside user space without pages are not an error: nothing
-    // moves. The last page counts when nothing else lives there.
+    // Ranges inside user space without an accessible mapping are not an
+    // error: nothing moves. The last page (reserved PROT_NONE) counts when
+    // nothing else lives there.
     let last = last_user_page();
     let mut empty: Vec<Range<u64>> = Vec::new();
     empty.push(1 << 46..(1 << 46) + page);
