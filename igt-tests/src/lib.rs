@@ -19,6 +19,7 @@
 #![warn(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 
 pub mod check;
+pub mod dmirror;
 pub mod env;
 pub mod igt;
 pub mod mem;
