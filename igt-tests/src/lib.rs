@@ -15,9 +15,16 @@
 //!
 //! Without a nova-svm device every subtest skips (exit 77) with
 //! [`env::NO_DEVICE`]. The protocol ([`igt`]) is documented there.
+//!
+//! One more binary is a tool rather than a test, run by its own VM suite
+//! and not by `igt.sh`:
+//!
+//! - `nova_svm_bench` ([`bench`]): migration throughput of nova-svm,
+//!   test_hmm ([`dmirror`]) and memcpy (`cargo xtask bench`).
 
 #![warn(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 
+pub mod bench;
 pub mod check;
 pub mod dmirror;
 pub mod env;

@@ -1,6 +1,7 @@
 //! The IGT test binaries (`igt-tests/`) for the VM: built statically,
 //! because the initramfs has busybox and no C library, and packed under
-//! `igt/` for `xtask/vm/suites/igt.sh`.
+//! `igt/` for `xtask/vm/suites/igt.sh`. One of them is a tool with a suite
+//! of its own ([`TOOLS`]): the benchmark.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -10,8 +11,14 @@ use std::time::Duration;
 use crate::bail;
 use crate::util::{self, cache_dir, repo_root, run_logged, step, Context, Result};
 
-/// The suite that runs them.
+/// The suite that runs the tests.
 pub const SUITE: &str = "igt";
+/// Binaries that are tools rather than IGT tests, with the suite that runs
+/// each: `igt.sh` leaves them out.
+pub const TOOLS: &[(&str, &str)] = &[("nova_svm_bench", crate::vm::BENCH)];
+/// The suites that run binaries of the package, so that a boot with any of
+/// them builds and packs the binaries.
+pub const SUITES: &[&str] = &[SUITE, crate::vm::BENCH];
 /// The cargo package.
 const PACKAGE: &str = "nova-svm-igt";
 /// The target triple, given explicitly so that RUSTFLAGS apply to the
@@ -137,7 +144,14 @@ pub fn build() -> Result<Vec<(String, PathBuf)>> {
 /// `cargo xtask igt`: builds the binaries and says where they are.
 pub fn show() -> Result<()> {
     for (name, path) in build()? {
-        util::note(&format!("{name}: {} (static)", path.display()));
+        let suite = TOOLS
+            .iter()
+            .find(|t| name.ends_with(t.0))
+            .map_or(SUITE, |t| t.1);
+        util::note(&format!(
+            "{name}: {} (static; run by the {suite} suite)",
+            path.display()
+        ));
     }
     Ok(())
 }
@@ -189,15 +203,33 @@ mod tests {
         let names = binaries(&repo_root()).unwrap();
         assert_eq!(
             names,
-            ["nova_svm_basic", "nova_svm_module", "nova_svm_negative"]
+            [
+                "nova_svm_basic",
+                "nova_svm_bench",
+                "nova_svm_module",
+                "nova_svm_negative"
+            ]
         );
         let list = pack_list(&names, Path::new("/t/release"));
         assert_eq!(list[0].0, "igt/nova_svm_basic");
         assert_eq!(list[0].1, Path::new("/t/release/nova_svm_basic"));
-        // The suite script runs every one of them.
-        let script = fs::read_to_string(repo_root().join("xtask/vm/suites/igt.sh")).unwrap();
+        // igt.sh runs every test binary and no tool; each tool's own suite
+        // runs it.
+        let script = |s: &str| {
+            fs::read_to_string(repo_root().join(format!("xtask/vm/suites/{s}.sh"))).unwrap()
+        };
+        let igt = script(SUITE);
         for n in &names {
-            assert!(script.contains(n.as_str()), "igt.sh does not run {n}");
+            match TOOLS.iter().find(|t| t.0 == n) {
+                Some((_, suite)) => {
+                    assert!(!igt.contains(n.as_str()), "igt.sh runs the tool {n}");
+                    assert!(
+                        script(suite).contains(&format!("/igt/{n}")),
+                        "{suite}.sh does not run {n}"
+                    );
+                }
+                None => assert!(igt.contains(n.as_str()), "igt.sh does not run {n}"),
+            }
         }
     }
 }

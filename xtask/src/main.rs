@@ -27,12 +27,16 @@ cargo xtask <command>
                           uapi/, configure and build (incremental)
   patches export          write the work tree's commits back to mm-patches/
   vm [--debug] [--timeout SECS] [SUITE...]
-                          boot the VM and run suites (default: all)
+                          boot the VM and run suites (default: all but the
+                          `bench` suite, which runs when named)
   igt                     build the IGT test binaries (igt-tests/) statically,
                           as `vm` does for the igt suite, and list them
   test [--no-debug]       host tests, then every VM suite on the normal and
                           the debug kernel; ends with the total line
   run                     the demo: boot the VM and show the HMM suite working
+  bench [--timeout SECS]  one boot of the normal kernel: migration throughput
+                          to the device and back of nova-svm, test_hmm and
+                          memcpy, for 4 KiB pages and 2 MiB folios, as a table
 
 The cache (sources, work tree, builds, logs) is $NOVA_SVM_CACHE, by default
 ~/.cache/nova-svm.";
@@ -128,6 +132,7 @@ fn dispatch(args: &[String]) -> Result<bool> {
         }
         "test" => test(o.no_debug),
         "run" => demo(),
+        "bench" => bench(o.timeout),
         "help" | "-h" | "--help" => {
             println!("{HELP}");
             Ok(true)
@@ -234,6 +239,48 @@ fn test(no_debug: bool) -> Result<bool> {
     Ok(ok && total.failed == 0)
 }
 
+/// What suite `name` printed in the VM's test output, line by line,
+/// without line ends and TAP framing (version and plan lines).
+fn suite_output(tests_log: &str, name: &str) -> Vec<String> {
+    let Some(body) = vm::suite_body(tests_log, name) else {
+        return Vec::new();
+    };
+    body.lines()
+        .map(|l| l.trim_end_matches('\r'))
+        .filter(|l| *l != "TAP version 13" && !is_plan(l))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Whether a line is a TAP plan such as `1..5`.
+fn is_plan(l: &str) -> bool {
+    l.strip_prefix("1..")
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Boots the normal kernel with one on-request suite and prints its output.
+fn show_suite(suite: &str, timeout: Option<Duration>, title: &str) -> Result<bool> {
+    let run = vm::vm(Flavor::Normal, &[suite.to_string()], timeout)?;
+    let text =
+        String::from_utf8_lossy(&std::fs::read(&run.tests_log).unwrap_or_default()).into_owned();
+    step(title);
+    let lines = suite_output(&text, suite);
+    if lines.is_empty() {
+        println!("    (nothing: see {})", run.tests_log.display());
+    }
+    for l in lines {
+        println!("    {l}");
+    }
+    if !run.ok() {
+        println!(
+            "    the run failed; logs: console {}, test output {}",
+            run.console.display(),
+            run.tests_log.display()
+        );
+    }
+    Ok(run.ok())
+}
+
 /// `cargo xtask run`: boots the VM and shows the HMM suite working.
 fn demo() -> Result<bool> {
     let run = vm::vm(Flavor::Normal, &["hmm".to_string()], None)?;
@@ -246,6 +293,15 @@ fn demo() -> Result<bool> {
         println!("    {l}");
     }
     Ok(run.ok())
+}
+
+/// `cargo xtask bench`: one boot, the migration benchmark, its table.
+fn bench(timeout: Option<Duration>) -> Result<bool> {
+    show_suite(
+        vm::BENCH,
+        timeout,
+        "nova_svm_bench (nova-svm vs test_hmm vs memcpy), as the VM printed it:",
+    )
 }
 
 #[cfg(test)]
@@ -265,6 +321,40 @@ mod tests {
                 skipped: 1
             }
         );
+    }
+
+    #[test]
+    fn suite_output_drops_tap_framing() {
+        let log = "NOVA-SUITE-BEGIN igt\r\nok 1 x\r\nNOVA-SUITE-END igt rc=0\r\n\
+                   NOVA-SUITE-BEGIN bench\r\nTAP version 13\r\n1..5\r\nok 1 bench.modprobe\r\n\
+                   | size | direction |\r\n1..x\r\nnot ok 2 bench.nova_svm_bench # exit status 1\r\n\
+                   NOVA-SUITE-END bench rc=1\r\nNOVA-DONE\r\n";
+        assert_eq!(
+            suite_output(log, vm::BENCH),
+            [
+                "ok 1 bench.modprobe",
+                "| size | direction |",
+                "1..x",
+                "not ok 2 bench.nova_svm_bench # exit status 1"
+            ]
+        );
+        assert!(suite_output(log, "hmm").is_empty());
+        assert!(is_plan("1..12") && !is_plan("1..") && !is_plan("1..2a"));
+    }
+
+    #[test]
+    fn commands_are_documented() {
+        for c in ["run", "bench", "test", "vm"] {
+            assert!(
+                HELP.lines().any(|l| l.trim_start().starts_with(c)),
+                "{c} is not in the help"
+            );
+        }
+        let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+        let top: String = readme.lines().take(8).collect::<Vec<_>>().join("\n");
+        for c in ["cargo xtask run", "cargo xtask test", "cargo xtask bench"] {
+            assert!(top.contains(c), "the top of README.md does not name `{c}`");
+        }
     }
 
     #[test]

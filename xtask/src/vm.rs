@@ -18,9 +18,15 @@ use crate::util::{self, fmt_dur, note, repo_root, step, tail, Result};
 /// The suite read from the kernel console rather than run by init.
 pub const KUNIT: &str = "kunit";
 
-/// Every suite: `kunit` plus one per script in `xtask/vm/suites/`.
-pub fn all_suites() -> Result<Vec<String>> {
-    let mut v = vec![KUNIT.to_string()];
+/// The suite of `cargo xtask bench`.
+pub const BENCH: &str = "bench";
+/// Suites that run only when named (`cargo xtask bench`,
+/// `cargo xtask vm bench`): they measure rather than test, so
+/// `cargo xtask test` and a bare `cargo xtask vm` leave them out.
+pub const ON_REQUEST: &[&str] = &[BENCH];
+
+/// The names of the scripts in `xtask/vm/suites/`, sorted.
+fn scripts() -> Result<Vec<String>> {
     let dir = repo_root().join("xtask/vm/suites");
     let mut scripts: Vec<String> = fs::read_dir(&dir)?
         .filter_map(|e| e.ok())
@@ -32,7 +38,26 @@ pub fn all_suites() -> Result<Vec<String>> {
         })
         .collect();
     scripts.sort();
-    v.extend(scripts);
+    Ok(scripts)
+}
+
+/// The default suites, which `cargo xtask test` runs: `kunit` plus one per
+/// script in `xtask/vm/suites/`, except those in [`ON_REQUEST`].
+pub fn all_suites() -> Result<Vec<String>> {
+    let mut v = vec![KUNIT.to_string()];
+    v.extend(
+        scripts()?
+            .into_iter()
+            .filter(|s| !ON_REQUEST.contains(&s.as_str())),
+    );
+    Ok(v)
+}
+
+/// Every suite that can be named: the default ones and those in
+/// [`ON_REQUEST`].
+pub fn known_suites() -> Result<Vec<String>> {
+    let mut v = vec![KUNIT.to_string()];
+    v.extend(scripts()?);
     Ok(v)
 }
 
@@ -368,15 +393,16 @@ pub fn print_run(run: &Run, flavor: Flavor) {
     }
 }
 
-/// Checks suite names against the known ones.
+/// Checks suite names against the known ones; no names means the default
+/// set ([`all_suites`]).
 pub fn check_suites(names: &[String]) -> Result<Vec<String>> {
-    let all = all_suites()?;
     if names.is_empty() {
-        return Ok(all);
+        return all_suites();
     }
+    let known = known_suites()?;
     for n in names {
-        if !all.contains(n) {
-            bail!("unknown suite `{n}`; the suites are: {}", all.join(", "));
+        if !known.contains(n) {
+            bail!("unknown suite `{n}`; the suites are: {}", known.join(", "));
         }
     }
     Ok(names.to_vec())
@@ -396,7 +422,7 @@ pub fn vm(flavor: Flavor, suites: &[String], timeout: Option<Duration>) -> Resul
     let p = kernel::build(flavor, false)?;
     // The IGT binaries do not depend on the kernel; they are built only
     // for a boot that runs their suite.
-    let extra = if suites.iter().any(|s| s == igt::SUITE) {
+    let extra = if suites.iter().any(|s| igt::SUITES.contains(&s.as_str())) {
         igt::build()?
     } else {
         Vec::new()
@@ -533,6 +559,24 @@ mod tests {
     fn igt_is_a_suite() {
         let all = all_suites().unwrap();
         assert!(all.contains(&igt::SUITE.to_string()), "{all:?}");
+    }
+
+    #[test]
+    fn on_request_suites_run_only_when_named() {
+        let all = all_suites().unwrap();
+        let known = known_suites().unwrap();
+        for s in ON_REQUEST {
+            assert!(!all.contains(&s.to_string()), "{s} is in the default set");
+            assert!(known.contains(&s.to_string()), "no script for {s}");
+            assert_eq!(check_suites(&[s.to_string()]).unwrap(), [s.to_string()]);
+            // Their binaries come from igt-tests.
+            assert!(igt::SUITES.contains(s), "{s}");
+        }
+        // The default set is what `test` and a bare `vm` run.
+        assert_eq!(check_suites(&[]).unwrap(), all);
+        assert!(all.iter().all(|s| known.contains(s)));
+        assert_eq!(known.len(), all.len() + ON_REQUEST.len());
+        assert!(check_suites(&["nonesuch".to_string()]).is_err());
     }
 
     #[test]

@@ -1,0 +1,42 @@
+#!/bin/sh
+# Migration throughput, for `cargo xtask bench` (not in the default suite
+# set: see vm::ON_REQUEST). nova_svm_bench (igt-tests/, packed under /igt)
+# times SVM_BIND migrations of nova-svm to VRAM and back next to test_hmm's
+# MIGRATE_TO_DEV/MIGRATE_TO_SYS and a memcpy of the same size, for 4 KiB
+# pages and 2 MiB folios, and prints a table.
+#
+# Speed is never a failure: the bench fails only when a migration fails or
+# a round trip changes the data. nova_svm gets 256 MiB of simulated VRAM,
+# room for the bench's 64 MiB buffers without eviction.
+vram_mib=256
+echo "TAP version 13"
+echo "1..5"
+n=0
+failed=0
+
+# result STATUS NAME OUTPUT: one TAP line, the output before it as "# " lines.
+result() {
+	n=$((n + 1))
+	[ -n "$3" ] && echo "$3" | sed 's/^/# /'
+	if [ "$1" = 0 ]; then
+		echo "ok $n bench.$2"
+	else
+		echo "not ok $n bench.$2 # exit status $1"
+		failed=1
+	fi
+}
+
+out=$(modprobe test_hmm 2>&1)
+result $? modprobe-test_hmm "$out"
+out=$(modprobe nova_svm sim_vram_mib=$vram_mib 2>&1)
+result $? "modprobe-nova_svm" "$out"
+
+# The bench's own output goes straight to the log, as it runs.
+/igt/nova_svm_bench </dev/null 2>&1
+result $? nova_svm_bench ""
+
+out=$(modprobe -r nova_svm 2>&1)
+result $? unload-nova_svm "$out"
+out=$(rmmod test_hmm 2>&1)
+result $? unload-test_hmm "$out"
+exit $failed
