@@ -16,16 +16,19 @@
 //! Without a nova-svm device every subtest skips (exit 77) with
 //! [`env::NO_DEVICE`]. The protocol ([`igt`]) is documented there.
 //!
-//! One more binary is a tool rather than a test, run by its own VM suite
-//! and not by `igt.sh`:
+//! Two more binaries are tools rather than tests, run by their own VM
+//! suites and not by `igt.sh`:
 //!
 //! - `nova_svm_bench` ([`bench`]): migration throughput of nova-svm,
 //!   test_hmm ([`dmirror`]) and memcpy (`cargo xtask bench`).
+//! - `nova_svm_demo` ([`demo`]): one SVM workload, step by step
+//!   (`cargo xtask run`).
 
 #![warn(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 
 pub mod bench;
 pub mod check;
+pub mod demo;
 pub mod dmirror;
 pub mod env;
 pub mod igt;

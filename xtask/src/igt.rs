@@ -1,7 +1,7 @@
 //! The IGT test binaries (`igt-tests/`) for the VM: built statically,
 //! because the initramfs has busybox and no C library, and packed under
-//! `igt/` for `xtask/vm/suites/igt.sh`. One of them is a tool with a suite
-//! of its own ([`TOOLS`]): the benchmark.
+//! `igt/` for `xtask/vm/suites/igt.sh`. Two of them are tools with suites
+//! of their own ([`TOOLS`]): the benchmark and the demo.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -15,10 +15,13 @@ use crate::util::{self, cache_dir, repo_root, run_logged, step, Context, Result}
 pub const SUITE: &str = "igt";
 /// Binaries that are tools rather than IGT tests, with the suite that runs
 /// each: `igt.sh` leaves them out.
-pub const TOOLS: &[(&str, &str)] = &[("nova_svm_bench", crate::vm::BENCH)];
+pub const TOOLS: &[(&str, &str)] = &[
+    ("nova_svm_bench", crate::vm::BENCH),
+    ("nova_svm_demo", crate::vm::DEMO),
+];
 /// The suites that run binaries of the package, so that a boot with any of
 /// them builds and packs the binaries.
-pub const SUITES: &[&str] = &[SUITE, crate::vm::BENCH];
+pub const SUITES: &[&str] = &[SUITE, crate::vm::BENCH, crate::vm::DEMO];
 /// The cargo package.
 const PACKAGE: &str = "nova-svm-igt";
 /// The target triple, given explicitly so that RUSTFLAGS apply to the
@@ -206,6 +209,7 @@ mod tests {
             [
                 "nova_svm_basic",
                 "nova_svm_bench",
+                "nova_svm_demo",
                 "nova_svm_module",
                 "nova_svm_negative"
             ]

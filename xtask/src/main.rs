@@ -28,12 +28,14 @@ cargo xtask <command>
   patches export          write the work tree's commits back to mm-patches/
   vm [--debug] [--timeout SECS] [SUITE...]
                           boot the VM and run suites (default: all but the
-                          `bench` suite, which runs when named)
+                          `bench` and `demo` suites, which run when named)
   igt                     build the IGT test binaries (igt-tests/) statically,
                           as `vm` does for the igt suite, and list them
   test [--no-debug]       host tests, then every VM suite on the normal and
                           the debug kernel; ends with the total line
-  run                     the demo: boot the VM and show the HMM suite working
+  run [--timeout SECS]    the demo: boot the VM, load nova_svm on a simulated
+                          GPU and run an SVM workload step by step (CPU fill,
+                          SVM_BIND to VRAM, device writes, CPU faults back)
   bench [--timeout SECS]  one boot of the normal kernel: migration throughput
                           to the device and back of nova-svm, test_hmm and
                           memcpy, for 4 KiB pages and 2 MiB folios, as a table
@@ -131,7 +133,7 @@ fn dispatch(args: &[String]) -> Result<bool> {
             Ok(true)
         }
         "test" => test(o.no_debug),
-        "run" => demo(),
+        "run" => demo(o.timeout),
         "bench" => bench(o.timeout),
         "help" | "-h" | "--help" => {
             println!("{HELP}");
@@ -281,18 +283,13 @@ fn show_suite(suite: &str, timeout: Option<Duration>, title: &str) -> Result<boo
     Ok(run.ok())
 }
 
-/// `cargo xtask run`: boots the VM and shows the HMM suite working.
-fn demo() -> Result<bool> {
-    let run = vm::vm(Flavor::Normal, &["hmm".to_string()], None)?;
-    let text = std::fs::read_to_string(&run.tests_log).unwrap_or_default();
-    step("hmm-tests against test_hmm, as the VM printed it:");
-    for l in text
-        .lines()
-        .filter(|l| l.starts_with("ok ") || l.starts_with("not ok "))
-    {
-        println!("    {l}");
-    }
-    Ok(run.ok())
+/// `cargo xtask run`: boots the VM and runs the SVM demo on nova-svm.
+fn demo(timeout: Option<Duration>) -> Result<bool> {
+    show_suite(
+        vm::DEMO,
+        timeout,
+        "nova_svm_demo on nova_svm with a simulated GPU, as the VM printed it:",
+    )
 }
 
 /// `cargo xtask bench`: one boot, the migration benchmark, its table.

@@ -20,10 +20,12 @@ pub const KUNIT: &str = "kunit";
 
 /// The suite of `cargo xtask bench`.
 pub const BENCH: &str = "bench";
-/// Suites that run only when named (`cargo xtask bench`,
-/// `cargo xtask vm bench`): they measure rather than test, so
+/// The suite of `cargo xtask run`.
+pub const DEMO: &str = "demo";
+/// Suites that run only when named (`cargo xtask bench`, `cargo xtask run`,
+/// `cargo xtask vm bench`): they measure or show rather than test, so
 /// `cargo xtask test` and a bare `cargo xtask vm` leave them out.
-pub const ON_REQUEST: &[&str] = &[BENCH];
+pub const ON_REQUEST: &[&str] = &[BENCH, DEMO];
 
 /// The names of the scripts in `xtask/vm/suites/`, sorted.
 fn scripts() -> Result<Vec<String>> {

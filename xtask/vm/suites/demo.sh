@@ -1,0 +1,33 @@
+#!/bin/sh
+# The demo of `cargo xtask run` (not in the default suite set: see
+# vm::ON_REQUEST): nova_svm on a simulated GPU with 64 MiB of VRAM, and
+# nova_svm_demo (igt-tests/, packed under /igt), which runs one SVM
+# workload step by step and checks each step.
+vram_mib=64
+echo "TAP version 13"
+echo "1..3"
+n=0
+failed=0
+
+# result STATUS NAME OUTPUT: one TAP line, the output before it as "# " lines.
+result() {
+	n=$((n + 1))
+	[ -n "$3" ] && echo "$3" | sed 's/^/# /'
+	if [ "$1" = 0 ]; then
+		echo "ok $n demo.$2"
+	else
+		echo "not ok $n demo.$2 # exit status $1"
+		failed=1
+	fi
+}
+
+out=$(modprobe nova_svm sim_vram_mib=$vram_mib 2>&1)
+result $? "modprobe-nova_svm-sim_vram_mib=$vram_mib" "$out"
+
+/igt/nova_svm_demo </dev/null 2>&1
+result $? nova_svm_demo ""
+
+# Unloading must find every page home.
+out=$(modprobe -r nova_svm 2>&1)
+result $? unload "$out"
+exit $failed
