@@ -159,8 +159,23 @@ impl Dmem {
 
     /// The VRAM address of device page `pfn`, if it is one of this device's.
     pub(crate) fn vram_of(&self, pfn: usize) -> Option<u64> {
+        self.vram_of_cached(pfn, &mut None)
+    }
+
+    /// Like [`Dmem::vram_of`], trying the chunk in `cache` first and leaving the chunk of
+    /// `pfn` there: neighbouring pages are mostly in one chunk.
+    pub(crate) fn vram_of_cached(
+        &self,
+        pfn: usize,
+        cache: &mut Option<Arc<Region>>,
+    ) -> Option<u64> {
+        if let Some(addr) = cache.as_deref().and_then(|r| vram_addr(r, pfn)) {
+            return Some(addr);
+        }
         let chunks = self.chunks.lock();
-        chunks.iter().find_map(|r| vram_addr(r, pfn))
+        let region = chunks.iter().find(|r| r.pfns().contains(&pfn))?;
+        *cache = Some(region.clone());
+        vram_addr(region, pfn)
     }
 
     fn with_free(&self, order: u32) -> Option<Arc<Region>> {

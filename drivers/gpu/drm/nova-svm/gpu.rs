@@ -91,6 +91,33 @@ pub(crate) struct Job<'a> {
     sys: &'a dyn SysPages,
     push: &'a mut [u32],
     len: usize,
+    /// The last copy, not written to the push buffer yet: a copy that continues it in both
+    /// apertures is merged into it, so that runs of pages take one copy-engine launch.
+    pending: Option<LinearCopy>,
+}
+
+/// One linear copy of a [`Job`].
+#[derive(Clone, Copy)]
+struct LinearCopy {
+    src: PhysAddr,
+    dst: PhysAddr,
+    len: u64,
+}
+
+/// The longest copy a [`Job`] merges copies into: one launch's 32-bit line length.
+const MAX_COPY: u64 = 1 << 31;
+
+impl LinearCopy {
+    /// Whether `next` starts where this copy ends, in both apertures, and the two fit in one
+    /// launch.
+    fn continued_by(&self, next: &LinearCopy) -> bool {
+        let follows = |a: PhysAddr, b: PhysAddr| {
+            a.aperture == b.aperture && a.addr.checked_add(self.len) == Some(b.addr)
+        };
+        follows(self.src, next.src)
+            && follows(self.dst, next.dst)
+            && self.len.saturating_add(next.len) <= MAX_COPY
+    }
 }
 
 impl<'a> Job<'a> {
@@ -101,6 +128,7 @@ impl<'a> Job<'a> {
             sys,
             push: &mut mem.0,
             len: 0,
+            pending: None,
         }
     }
 
@@ -131,18 +159,44 @@ impl<'a> Job<'a> {
 
     /// Binds the copy-engine class to [`CE_SUBCHANNEL`] (`SET_OBJECT`), once per channel.
     pub(crate) fn bind_object(&mut self) -> Result {
+        self.flush()?;
         self.emit(|pb| pb.set_object())
     }
 
     /// Copies `len` bytes (a multiple of the page size) from `src` to `dst`.
     pub(crate) fn copy(&mut self, src: PhysAddr, dst: PhysAddr, len: usize) -> Result {
-        let len = u32::try_from(len).map_err(|_| EINVAL)?;
-        self.emit(|pb| pb.copy(src, dst, len, 1, 0, 0))
+        let next = LinearCopy {
+            src,
+            dst,
+            len: u64::try_from(len).map_err(|_| EINVAL)?,
+        };
+        if next.len > MAX_COPY {
+            return Err(EINVAL);
+        }
+        match &mut self.pending {
+            Some(c) if c.continued_by(&next) => c.len += next.len,
+            _ => {
+                self.flush()?;
+                self.pending = Some(next);
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the pending copy, if any, to the push buffer.
+    fn flush(&mut self) -> Result {
+        let Some(c) = self.pending.take() else {
+            return Ok(());
+        };
+        // The length was checked against `MAX_COPY`.
+        let len = u32::try_from(c.len).map_err(|_| EINVAL)?;
+        self.emit(|pb| pb.copy(c.src, c.dst, len, 1, 0, 0))
     }
 
     /// Fills `len` bytes at `dst` with the 32-bit `value`.
     pub(crate) fn fill(&mut self, dst: PhysAddr, len: usize, value: u32) -> Result {
         let len = u64::try_from(len).map_err(|_| EINVAL)?;
+        self.flush()?;
         self.emit(|pb| pb.clear(dst, len, value))
     }
 
@@ -164,6 +218,7 @@ impl<'a> Job<'a> {
 
     /// Runs what is left of the job and waits for it.
     pub(crate) fn finish(mut self) -> Result {
+        self.flush()?;
         self.submit()
     }
 }

@@ -179,13 +179,13 @@ fn fill_vram(dmem: &Dmem, mig: &mut MigrateVma<'_>) -> Result<usize> {
 fn fill_system(
     gpu: &dyn Gpu,
     mig: &mut MigrateVma<'_>,
-    vram_of: impl Fn(usize) -> Option<u64>,
+    mut vram_of: impl FnMut(usize) -> Option<u64>,
 ) -> Result<usize> {
     let mut moves: KVec<Move> = KVec::new();
     let mut i = 0;
     while i < mig.npages() {
         let s = mig.src(i);
-        let vram = mig.src_pfn(i).and_then(&vram_of);
+        let vram = mig.src_pfn(i).and_then(&mut vram_of);
         let (true, true, Some(vram)) = (s.migrate(), s.has_page(), vram) else {
             i += 1;
             continue;
@@ -285,7 +285,10 @@ pub(crate) fn migrate_range(
             Ok(mut mig) => {
                 moved += match target {
                     Target::Vram => fill_vram(dmem, &mut mig)?,
-                    Target::System => fill_system(dmem.gpu(), &mut mig, |p| dmem.vram_of(p))?,
+                    Target::System => {
+                        let mut cache = None;
+                        fill_system(dmem.gpu(), &mut mig, |p| dmem.vram_of_cached(p, &mut cache))?
+                    }
                 };
             }
             // A mapping that cannot migrate (VM_IO, VM_PFNMAP, hugetlb, DAX): skip it.
@@ -350,11 +353,12 @@ fn locate(
     f: &hmm::Faulted<'_, impl Sized>,
     sys: &mut KVec<PageRef>,
     out: &mut KVec<Loc>,
+    cache: &mut Option<Arc<Region>>,
 ) -> Result {
     for i in 0..f.len() {
         let page = f.page(i).ok_or(EFAULT)?;
         if page.is_device_private() {
-            let vram = dmem.vram_of(page.pfn()).ok_or(EFAULT)?;
+            let vram = dmem.vram_of_cached(page.pfn(), cache).ok_or(EFAULT)?;
             out.push(
                 Loc::Vram {
                     addr: vram,
@@ -393,6 +397,7 @@ pub(crate) fn device_copy(
     let owner = dmem.owner();
     let mut pfns = KVec::from_elem(0usize, COPY_BATCH, GFP_KERNEL)?;
     let mut mem = PushMem::new()?;
+    let mut cache = None;
     *done = 0;
     while *done < len {
         let n = ((len - *done) / PAGE_SIZE).min(COPY_BATCH);
@@ -420,7 +425,7 @@ pub(crate) fn device_copy(
             .map_err(fault_err)?;
             // The references keep the pages; the source may change under the copy, which
             // the uapi allows.
-            locate(dmem, &f, &mut sys, &mut src_loc)?;
+            locate(dmem, &f, &mut sys, &mut src_loc, &mut cache)?;
         }
 
         let start = dst + *done;
@@ -441,7 +446,7 @@ pub(crate) fn device_copy(
             FAULT_TIMEOUT_MS,
         )
         .map_err(fault_err)?;
-        locate(dmem, &f, &mut sys, &mut dst_loc)?;
+        locate(dmem, &f, &mut sys, &mut dst_loc, &mut cache)?;
 
         let sys = self::Faulted(sys);
         let mut job = Job::new(dmem.gpu(), &sys, &mut mem);
