@@ -157,18 +157,10 @@ impl Dmem {
         self.backend.gpu()
     }
 
-    /// The VRAM address of device page `pfn`, if it is one of this device's.
-    pub(crate) fn vram_of(&self, pfn: usize) -> Option<u64> {
-        self.vram_of_cached(pfn, &mut None)
-    }
-
-    /// Like [`Dmem::vram_of`], trying the chunk in `cache` first and leaving the chunk of
-    /// `pfn` there: neighbouring pages are mostly in one chunk.
-    pub(crate) fn vram_of_cached(
-        &self,
-        pfn: usize,
-        cache: &mut Option<Arc<Region>>,
-    ) -> Option<u64> {
+    /// The VRAM address of device page `pfn`, if it is one of this device's. The chunk in
+    /// `cache` is tried first, and the chunk of `pfn` is left there: neighbouring pages are
+    /// mostly in one chunk.
+    pub(crate) fn vram_of(&self, pfn: usize, cache: &mut Option<Arc<Region>>) -> Option<u64> {
         if let Some(addr) = cache.as_deref().and_then(|r| vram_addr(r, pfn)) {
             return Some(addr);
         }

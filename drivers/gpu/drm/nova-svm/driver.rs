@@ -99,7 +99,7 @@ impl SimBinding {
             return Err(EINVAL);
         }
         let gpu = Arc::pin_init(SimGpu::new(vram, class), GFP_KERNEL)?;
-        bind_channel(&*gpu)?;
+        bind_channel(&gpu)?;
 
         let faux = KBox::new(faux::Registration::new(c"nova-svm-sim", None)?, GFP_KERNEL)?;
         let fdev: &faux::Device<Bound> = (*faux).as_ref();

@@ -287,7 +287,7 @@ pub(crate) fn migrate_range(
                     Target::Vram => fill_vram(dmem, &mut mig)?,
                     Target::System => {
                         let mut cache = None;
-                        fill_system(dmem.gpu(), &mut mig, |p| dmem.vram_of_cached(p, &mut cache))?
+                        fill_system(dmem.gpu(), &mut mig, |p| dmem.vram_of(p, &mut cache))?
                     }
                 };
             }
@@ -358,7 +358,7 @@ fn locate(
     for i in 0..f.len() {
         let page = f.page(i).ok_or(EFAULT)?;
         if page.is_device_private() {
-            let vram = dmem.vram_of_cached(page.pfn(), cache).ok_or(EFAULT)?;
+            let vram = dmem.vram_of(page.pfn(), cache).ok_or(EFAULT)?;
             out.push(
                 Loc::Vram {
                     addr: vram,
