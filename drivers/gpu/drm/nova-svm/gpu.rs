@@ -81,7 +81,7 @@ pub(crate) struct PushMem(KVec<u32>);
 impl PushMem {
     /// Allocates a push buffer.
     pub(crate) fn new() -> Result<Self> {
-        Ok(Self(KVec::from_elem(0u32, PUSH_DWORDS, GFP_KERNEL)?))
+        Ok(Self(KVec::zeroed(PUSH_DWORDS, GFP_KERNEL)?))
     }
 }
 

@@ -395,7 +395,7 @@ pub(crate) fn device_copy(
     done: &mut usize,
 ) -> Result {
     let owner = dmem.owner();
-    let mut pfns = KVec::from_elem(0usize, COPY_BATCH, GFP_KERNEL)?;
+    let mut pfns = KVec::<usize>::zeroed(COPY_BATCH, GFP_KERNEL)?;
     let mut mem = PushMem::new()?;
     let mut cache = None;
     *done = 0;

@@ -70,8 +70,8 @@ impl SimGpu {
             Ok(SimState {
                 ce: CeInterp::new(class),
                 vram,
-                fence: KVec::from_elem(0u8, PAGE_SIZE, GFP_KERNEL)?,
-                bounce: KVec::from_elem(0u8, PAGE_SIZE, GFP_KERNEL)?,
+                fence: KVec::zeroed(PAGE_SIZE, GFP_KERNEL)?,
+                bounce: KVec::zeroed(PAGE_SIZE, GFP_KERNEL)?,
             })
         })();
         try_pin_init!(Self {
@@ -98,7 +98,7 @@ impl Gpu for SimGpu {
 
     fn chunk_online(&self, index: usize) -> Result {
         // Allocate outside the lock: vmalloc of a chunk may sleep for a while.
-        let backing = KVVec::from_elem(0u8, CHUNK_SIZE, GFP_KERNEL)?;
+        let backing = KVVec::zeroed(CHUNK_SIZE, GFP_KERNEL)?;
         let mut st = self.state.lock();
         let slot = st.vram.get_mut(index).ok_or(EINVAL)?;
         if slot.is_none() {
