@@ -109,14 +109,17 @@ const MAX_COPY: u64 = 1 << 31;
 
 impl LinearCopy {
     /// Whether `next` starts where this copy ends, in both apertures, and the two fit in one
-    /// launch.
+    /// launch whose source and destination do not overlap: within one launch the copy engine
+    /// does not promise an order, while separate launches run one after the other.
     fn continued_by(&self, next: &LinearCopy) -> bool {
         let follows = |a: PhysAddr, b: PhysAddr| {
             a.aperture == b.aperture && a.addr.checked_add(self.len) == Some(b.addr)
         };
-        follows(self.src, next.src)
-            && follows(self.dst, next.dst)
-            && self.len.saturating_add(next.len) <= MAX_COPY
+        let len = self.len.saturating_add(next.len);
+        let apart = self.src.aperture != self.dst.aperture
+            || self.src.addr.saturating_add(len) <= self.dst.addr
+            || self.dst.addr.saturating_add(len) <= self.src.addr;
+        follows(self.src, next.src) && follows(self.dst, next.dst) && len <= MAX_COPY && apart
     }
 }
 
