@@ -14,17 +14,8 @@ echo "1..5"
 n=0
 failed=0
 
-# result STATUS NAME OUTPUT: one TAP line, the output before it as "# " lines.
-result() {
-	n=$((n + 1))
-	[ -n "$3" ] && echo "$3" | sed 's/^/# /'
-	if [ "$1" = 0 ]; then
-		echo "ok $n bench.$2"
-	else
-		echo "not ok $n bench.$2 # exit status $1"
-		failed=1
-	fi
-}
+tap_prefix=bench
+. /suites/lib/tap.sh
 
 out=$(modprobe test_hmm 2>&1)
 result $? modprobe-test_hmm "$out"

@@ -9,17 +9,8 @@ echo "1..3"
 n=0
 failed=0
 
-# result STATUS NAME OUTPUT: one TAP line, the output before it as "# " lines.
-result() {
-	n=$((n + 1))
-	[ -n "$3" ] && echo "$3" | sed 's/^/# /'
-	if [ "$1" = 0 ]; then
-		echo "ok $n demo.$2"
-	else
-		echo "not ok $n demo.$2 # exit status $1"
-		failed=1
-	fi
-}
+tap_prefix=demo
+. /suites/lib/tap.sh
 
 out=$(modprobe nova_svm sim_vram_mib=$vram_mib 2>&1)
 result $? "modprobe-nova_svm-sim_vram_mib=$vram_mib" "$out"
