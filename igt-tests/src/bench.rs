@@ -577,12 +577,12 @@ fn run_one(
     cfg: &Config,
     class: SizeClass,
     name: &str,
-    subject: TestResult<&mut dyn Subject>,
+    subject: TestResult<impl Subject>,
     problems: &mut Vec<String>,
 ) -> Option<Samples> {
-    let r = subject.and_then(|s| {
+    let r = subject.and_then(|mut s| {
         let buf = class.alloc(cfg.size)?;
-        measure(s, &buf, class, cfg)
+        measure(&mut s, &buf, class, cfg)
     });
     match r {
         Ok(o) => {
@@ -711,34 +711,27 @@ pub fn run(cfg: Config) -> i32 {
         if let Err(e) = probe_thp(class, cfg.size) {
             problem(&mut problems, class, "buffer", e);
         }
-        let memcpy = {
-            let mut s = Memcpy::new(class, cfg.size);
-            let subject = s
-                .as_mut()
-                .map(|s| s as &mut dyn Subject)
-                .map_err(|e| e.clone());
-            run_one(&cfg, class, "memcpy", subject, &mut problems)
-        };
-        let test_hmm = if have_dmirror {
-            let mut s = TestHmm::new(cfg.size);
-            let subject = s
-                .as_mut()
-                .map(|s| s as &mut dyn Subject)
-                .map_err(|e| e.clone());
-            run_one(&cfg, class, "test_hmm", subject, &mut problems)
-        } else {
-            None
-        };
-        let nova = if have_nova {
-            let mut s = Nova::new();
-            let subject = s
-                .as_mut()
-                .map(|s| s as &mut dyn Subject)
-                .map_err(|e| e.clone());
-            run_one(&cfg, class, "nova-svm", subject, &mut problems)
-        } else {
-            None
-        };
+        let memcpy = run_one(
+            &cfg,
+            class,
+            "memcpy",
+            Memcpy::new(class, cfg.size),
+            &mut problems,
+        );
+        let test_hmm = have_dmirror
+            .then(|| {
+                run_one(
+                    &cfg,
+                    class,
+                    "test_hmm",
+                    TestHmm::new(cfg.size),
+                    &mut problems,
+                )
+            })
+            .flatten();
+        let nova = have_nova
+            .then(|| run_one(&cfg, class, "nova-svm", Nova::new(), &mut problems))
+            .flatten();
         for dir in [Direction::ToDevice, Direction::ToSystem] {
             let m = |s: &Option<Samples>| s.as_ref().and_then(|s| median(s.get(dir)));
             rows.push(Row {
