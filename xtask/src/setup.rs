@@ -24,7 +24,7 @@ pub const PACKAGES: &[&str] = &[
     "libssl-dev",
     "cpio",
     "rsync",
-    "e2fsprogs",
+    "e2fsprogs", // mkfs.ext4, for the VM's ext4 disk (vm::make_ext4_image)
     "gcc",
     "make",
     "xz-utils",

@@ -1,6 +1,7 @@
 //! `cargo xtask vm`: builds the initramfs, boots QEMU under TCG and turns
 //! the suites' TAP/KTAP output into one line per suite.
 
+use std::ffi::OsString;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -13,7 +14,7 @@ use crate::igt;
 use crate::kernel::{self, Flavor, Paths};
 use crate::splat;
 use crate::tap::{self, Counts, Report};
-use crate::util::{self, fmt_dur, note, repo_root, step, tail, Result};
+use crate::util::{self, fmt_dur, note, repo_root, step, tail, Context, Result};
 
 /// The suite read from the kernel console rather than run by init.
 pub const KUNIT: &str = "kunit";
@@ -26,6 +27,164 @@ pub const DEMO: &str = "demo";
 /// `cargo xtask vm bench`): they measure or show rather than test, so
 /// `cargo xtask test` and a bare `cargo xtask vm` leave them out.
 pub const ON_REQUEST: &[&str] = &[BENCH, DEMO];
+
+/// The size of the VM's ext4 disk (a sparse file).
+pub const EXT4_IMAGE_MIB: u64 = 256;
+/// Where init mounts the ext4 disk; the suites find it in `HMM_EXT4_DIR`.
+pub const EXT4_MOUNT: &str = "/mnt/ext4";
+/// The start of init's console lines about something that went wrong
+/// outside a suite (the ext4 disk did not mount or unmount); `cargo xtask
+/// vm` repeats them as warnings.
+pub const INIT_WARNING: &str = "nova-init: warning: ";
+
+/// Finds `mkfs.ext4`: on `PATH`, or in `/usr/sbin` or `/sbin`, which a
+/// user's `PATH` on Debian leaves out.
+fn find_mkfs_ext4() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain([PathBuf::from("/usr/sbin"), PathBuf::from("/sbin")])
+        .map(|d| d.join("mkfs.ext4"))
+        .find(|p| p.is_file())
+}
+
+/// The `mkfs.ext4` arguments for the VM's disk image. `-T default` and
+/// `-b 4096` keep mke2fs from choosing 1 KiB blocks for a "small" file
+/// system (the page cache tests want block size = page size); the inode
+/// tables and the journal are zeroed here (or marked as zero when the file
+/// is sparse) so that the guest never starts ext4lazyinit; the root
+/// directory belongs to root whoever runs xtask.
+pub fn mkfs_ext4_args(image: &Path) -> Vec<OsString> {
+    let mut v: Vec<OsString> = [
+        "-q",
+        "-F",
+        "-T",
+        "default",
+        "-b",
+        "4096",
+        "-I",
+        "256",
+        "-m",
+        "0",
+        "-L",
+        "nova-ext4",
+        "-E",
+        "lazy_itable_init=0,lazy_journal_init=0,root_owner=0:0",
+    ]
+    .iter()
+    .map(OsString::from)
+    .collect();
+    v.push(image.into());
+    v
+}
+
+/// Makes a fresh, empty ext4 image at `image`: a sparse file of
+/// [`EXT4_IMAGE_MIB`] MiB formatted by `mkfs.ext4`. Returns how long that
+/// took.
+pub fn make_ext4_image(image: &Path) -> Result<Duration> {
+    let start = Instant::now();
+    let Some(mkfs) = find_mkfs_ext4() else {
+        bail!(
+            "mkfs.ext4 not found (on PATH, in /usr/sbin or /sbin); the VM's ext4 disk needs it: \
+             run `cargo xtask setup`, which installs e2fsprogs"
+        );
+    };
+    // A new file each time: nothing from an earlier boot survives.
+    let _ = fs::remove_file(image);
+    let file = fs::File::create(image)
+        .context(|| format!("cannot create the VM's ext4 image {}", image.display()))?;
+    file.set_len(EXT4_IMAGE_MIB << 20).context(|| {
+        format!(
+            "cannot size the VM's ext4 image {} to {EXT4_IMAGE_MIB} MiB",
+            image.display()
+        )
+    })?;
+    drop(file);
+    let out = Command::new(&mkfs)
+        .args(mkfs_ext4_args(image))
+        .stdin(Stdio::null())
+        .output()
+        .context(|| format!("cannot start {}", mkfs.display()))?;
+    if !out.status.success() {
+        bail!(
+            "{} failed ({}) on the VM's ext4 image {}: {}\n\
+             check the space free in {}; reinstall e2fsprogs with `cargo xtask setup` if mkfs.ext4 is broken",
+            mkfs.display(),
+            out.status,
+            image.display(),
+            String::from_utf8_lossy(&out.stderr).trim(),
+            image.parent().unwrap_or(image).display()
+        );
+    }
+    Ok(start.elapsed())
+}
+
+/// A QEMU `-drive` value for a raw virtio-blk disk: commas in the path are
+/// doubled, as QEMU's option syntax wants. `cache=unsafe` ignores flushes:
+/// the image is remade for every boot, so nothing needs to outlive a crash.
+pub fn virtio_drive(image: &Path) -> OsString {
+    let path = image.to_string_lossy().replace(',', ",,");
+    format!("file={path},if=virtio,format=raw,cache=unsafe").into()
+}
+
+/// What QEMU is given: the machine, the two serial logs, the kernel, the
+/// initramfs, the command line and the ext4 disk (`/dev/vda` in the VM).
+pub struct QemuConfig<'a> {
+    pub bzimage: &'a Path,
+    pub initrd: &'a Path,
+    pub append: &'a str,
+    pub console: &'a Path,
+    pub tests_log: &'a Path,
+    pub ext4_image: &'a Path,
+}
+
+impl QemuConfig<'_> {
+    /// The arguments of `qemu-system-x86_64`.
+    pub fn args(&self) -> Vec<OsString> {
+        let mut v: Vec<OsString> = [
+            "-machine",
+            "q35",
+            "-accel",
+            "tcg",
+            "-cpu",
+            "max",
+            "-smp",
+            "2",
+            "-m",
+            "2G",
+            "-display",
+            "none",
+            "-monitor",
+            "none",
+            "-no-reboot",
+        ]
+        .iter()
+        .map(OsString::from)
+        .collect();
+        let mut pair = |opt: &str, val: OsString| {
+            v.push(opt.into());
+            v.push(val);
+        };
+        pair("-serial", format!("file:{}", self.console.display()).into());
+        pair(
+            "-serial",
+            format!("file:{}", self.tests_log.display()).into(),
+        );
+        pair("-kernel", self.bzimage.into());
+        pair("-initrd", self.initrd.into());
+        pair("-append", self.append.into());
+        pair("-drive", virtio_drive(self.ext4_image));
+        v
+    }
+}
+
+/// The console lines in which init reports a problem outside the suites,
+/// without their prefix.
+pub fn init_warnings(console: &str) -> Vec<&str> {
+    console
+        .lines()
+        .filter_map(|l| l.trim_end().split_once(INIT_WARNING).map(|(_, w)| w))
+        .collect()
+}
 
 /// The names of the scripts in `xtask/vm/suites/`, sorted.
 fn scripts() -> Result<Vec<String>> {
@@ -231,27 +390,29 @@ pub fn boot(
             script_suites.join(",")
         }
     );
+    let ext4_image = dir.join("ext4.img");
+    let took = make_ext4_image(&ext4_image)?;
+    note(&format!(
+        "ext4 disk: {} ({EXT4_IMAGE_MIB} MiB, sparse), made in {} ms; {EXT4_MOUNT} in the VM",
+        ext4_image.display(),
+        took.as_millis()
+    ));
     step(&format!(
         "booting the {} kernel in QEMU (TCG, 2 CPUs, 2 GiB) for: {}",
         flavor.name(),
         suites.join(" ")
     ));
+    let qemu = QemuConfig {
+        bzimage: &p.bzimage(),
+        initrd: &initrd,
+        append: &append,
+        console: &console,
+        tests_log: &tests_log,
+        ext4_image: &ext4_image,
+    };
     let start = Instant::now();
     let mut child = Command::new("qemu-system-x86_64")
-        .args([
-            "-machine", "q35", "-accel", "tcg", "-cpu", "max", "-smp", "2", "-m", "2G",
-        ])
-        .args(["-display", "none", "-monitor", "none", "-no-reboot"])
-        .arg("-serial")
-        .arg(format!("file:{}", console.display()))
-        .arg("-serial")
-        .arg(format!("file:{}", tests_log.display()))
-        .arg("-kernel")
-        .arg(p.bzimage())
-        .arg("-initrd")
-        .arg(&initrd)
-        .arg("-append")
-        .arg(&append)
+        .args(qemu.args())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -324,6 +485,9 @@ pub fn boot(
             console.display(),
             tail(&console_text, 40)
         ));
+    }
+    for w in init_warnings(&console_text) {
+        println!("warning ({}): {w}", flavor.name());
     }
     let splats = splat::find(&console_text);
     if !splats.is_empty() {
@@ -579,6 +743,105 @@ mod tests {
         assert!(all.iter().all(|s| known.contains(s)));
         assert_eq!(known.len(), all.len() + ON_REQUEST.len());
         assert!(check_suites(&["nonesuch".to_string()]).is_err());
+    }
+
+    #[test]
+    fn qemu_gets_the_ext4_disk() {
+        let q = QemuConfig {
+            bzimage: Path::new("/c/stage/bzImage"),
+            initrd: Path::new("/c/vm/initramfs.cpio"),
+            append: "console=ttyS0 nova.suites=hmm",
+            console: Path::new("/c/vm/console.log"),
+            tests_log: Path::new("/c/vm/tests.log"),
+            ext4_image: Path::new("/c/vm/ext4.img"),
+        };
+        let args: Vec<String> = q
+            .args()
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        let after = |opt: &str| -> Vec<&str> {
+            args.windows(2)
+                .filter(|w| w[0] == opt)
+                .map(|w| w[1].as_str())
+                .collect()
+        };
+        assert_eq!(
+            after("-drive"),
+            ["file=/c/vm/ext4.img,if=virtio,format=raw,cache=unsafe"]
+        );
+        assert_eq!(
+            after("-serial"),
+            ["file:/c/vm/console.log", "file:/c/vm/tests.log"]
+        );
+        assert_eq!(after("-kernel"), ["/c/stage/bzImage"]);
+        assert_eq!(after("-initrd"), ["/c/vm/initramfs.cpio"]);
+        assert_eq!(after("-append"), ["console=ttyS0 nova.suites=hmm"]);
+        assert_eq!(after("-accel"), ["tcg"]);
+        // A comma in the path is doubled, or QEMU would split the option.
+        assert_eq!(
+            virtio_drive(Path::new("/a,b/ext4.img")),
+            "file=/a,,b/ext4.img,if=virtio,format=raw,cache=unsafe"
+        );
+    }
+
+    #[test]
+    fn mkfs_makes_a_4k_block_image() {
+        let args = mkfs_ext4_args(Path::new("/c/ext4.img"));
+        let args: Vec<&str> = args.iter().map(|a| a.to_str().unwrap()).collect();
+        assert_eq!(args.last(), Some(&"/c/ext4.img"));
+        assert!(args.windows(2).any(|w| w == ["-b", "4096"]), "{args:?}");
+        assert!(args.contains(&"-F") && args.contains(&"-q"), "{args:?}");
+
+        if find_mkfs_ext4().is_none() {
+            return; // No e2fsprogs on this host.
+        }
+        let dir = std::env::temp_dir().join(format!("xtask-ext4-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let image = dir.join("ext4.img");
+        fs::write(&image, b"left over from an earlier boot").unwrap();
+        let made = make_ext4_image(&image);
+        let meta = fs::metadata(&image);
+        let data = fs::read(&image);
+        fs::remove_dir_all(&dir).unwrap();
+        made.unwrap();
+        let (meta, data) = (meta.unwrap(), data.unwrap());
+        assert_eq!(meta.len(), EXT4_IMAGE_MIB << 20);
+        // Sparse: far fewer blocks on disk than its size.
+        use std::os::unix::fs::MetadataExt;
+        assert!(
+            meta.blocks() * 512 < meta.len() / 4,
+            "{} blocks",
+            meta.blocks()
+        );
+        // The ext2/3/4 superblock at 1024: magic 0xef53 at 56, and
+        // s_log_block_size (block size = 1024 << it) at 24.
+        let sb = &data[1024..2048];
+        assert_eq!(u16::from_le_bytes([sb[56], sb[57]]), 0xef53);
+        assert_eq!(u32::from_le_bytes([sb[24], sb[25], sb[26], sb[27]]), 2);
+    }
+
+    #[test]
+    fn init_mounts_ext4_and_warns_in_the_known_form() {
+        let init = include_str!("../vm/init");
+        assert!(
+            init.contains(EXT4_MOUNT),
+            "init does not mount {EXT4_MOUNT}"
+        );
+        assert!(init.contains("HMM_EXT4_DIR"));
+        // init's `say "<4>" "warning: ..."` writes INIT_WARNING through
+        // /dev/kmsg (or the console).
+        assert_eq!(INIT_WARNING, "nova-init: warning: ");
+        assert!(init.contains("nova-init: $2\" > /dev/kmsg"));
+        assert!(init.contains("say \"<4>\" \"warning: ext4 disk not mounted"));
+        let console = "[    1.0] virtio_blk virtio0: [vda] 524288 512-byte logical blocks\r\n\
+                       [    1.2] nova-init: warning: ext4 disk not mounted: no /dev/vda\r\n\
+                       nova-init: suite hmm: start\r\n";
+        assert_eq!(
+            init_warnings(console),
+            ["ext4 disk not mounted: no /dev/vda"]
+        );
+        assert!(init_warnings("nova-init: ext4 mounted at /mnt/ext4\n").is_empty());
     }
 
     #[test]
