@@ -257,7 +257,7 @@ pub(crate) fn migrate_range(
 ) -> Result<usize> {
     let owner = dmem.owner();
     let select = match target {
-        Target::Vram => Select::SYSTEM | Select::COMPOUND,
+        Target::Vram => Select::SYSTEM | Select::COMPOUND | Select::PAGECACHE,
         Target::System => Select::DEVICE_PRIVATE | Select::COMPOUND,
     };
     let guard = mm.mmap_read_lock();

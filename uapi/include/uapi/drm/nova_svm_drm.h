@@ -196,7 +196,11 @@ struct drm_nova_svm_svm_init {
  * access (PROT_NONE) when the target is VRAM, pages that are busy, and
  * pages that do not fit in VRAM are skipped without an error. Addresses of
  * an anonymous mapping that have no page yet get a zeroed page in VRAM,
- * and count as moved. When VRAM is full,
+ * and count as moved. Shared memory (MAP_SHARED|MAP_ANONYMOUS), tmpfs
+ * and ext4 files move too, on kernels whose page cache can hold device
+ * pages: only pages already present in the mapping move, MAP_PRIVATE file
+ * pages move read-only until written, and file pages of other filesystems
+ * stay in system memory. When VRAM is full,
  * pages migrated earlier may be moved back to system memory to make room.
  *
  * Errors: ENOENT without an SVM context, EPERM from another address space
