@@ -7,11 +7,13 @@
 //! - `nova_svm_basic` ([`suites::basic`]): migration of malloc, anonymous,
 //!   shared, huge and file-backed private memory; fork, threads, several
 //!   processes; munmap and mremap of migrated memory; eviction; the
-//!   device's copy engine reading and writing VRAM and system memory.
+//!   device's copy engine reading and writing VRAM and system memory;
+//!   tmpfs and ext4 files in VRAM ([`suites::file`]): fsync, read(2),
+//!   write(2), truncation, O_DIRECT, other processes, eviction.
 //! - `nova_svm_negative` ([`suites::negative`]): every field of every ioctl
 //!   with invalid values, each expecting the errno the header documents.
 //! - `nova_svm_module` ([`suites::module`]): module unload with pages on
-//!   the device.
+//!   the device, anonymous and file-backed.
 //!
 //! Without a nova-svm device every subtest skips (exit 77) with
 //! [`env::NO_DEVICE`]. The protocol ([`igt`]) is documented there.

@@ -6,7 +6,8 @@
 //! The subtests follow Intel's `xe_exec_system_allocator` where it applies
 //! to a device without shaders: the memory kinds (malloc, anonymous and
 //! shared mmap, huge pages, file-backed private), fork, threads, several
-//! processes, munmap and mremap of migrated memory, and eviction. The
+//! processes, munmap and mremap of migrated memory, and eviction; and
+//! tmpfs and ext4 files in the page cache ([`crate::suites::file`]). The
 //! device's side is the copy engine (DEVICE_COPY): it reads VRAM into
 //! system memory to check what migration put there, and writes VRAM to
 //! check that the CPU sees what the device wrote.
@@ -26,6 +27,7 @@ use crate::check::{check_eq, expect_errno, fail, skip, within, OrFail, OrSkip};
 use crate::env::Env;
 use crate::igt::{Subtest, TestResult};
 use crate::mem::{anon_huge_kb, pattern, round_down, round_up, MallocBuf, Mapping, Region};
+use crate::suites::file;
 use crate::{check, process};
 
 /// Every subtest of `nova_svm_basic`.
@@ -66,9 +68,20 @@ pub const SUBTESTS: &[Subtest] = &[
         run: mmap_unpopulated,
     },
     Subtest {
+        name: "mmap-file-tmpfs",
+        description: "a MAP_SHARED tmpfs file moves to VRAM; device writes reach the CPU and pread",
+        run: file::mmap_file_tmpfs,
+    },
+    Subtest {
+        name: "mmap-file-ext4",
+        description: "a MAP_SHARED ext4 file moves to VRAM; device writes reach the CPU and pread",
+        run: file::mmap_file_ext4,
+    },
+    Subtest {
         name: "mmap-file-private",
-        description: "written pages of a private file mapping migrate; the file is unchanged",
-        run: mmap_file_private,
+        description:
+            "private file pages move read-only; writes copy on write; the file is unchanged",
+        run: file::mmap_file_private,
     },
     Subtest {
         name: "mmap-mlock",
@@ -184,6 +197,41 @@ pub const SUBTESTS: &[Subtest] = &[
         name: "process-exit",
         description: "a process exiting with pages on the device gives all of VRAM back",
         run: process_exit,
+    },
+    Subtest {
+        name: "file-device-write-fsync",
+        description: "device writes to an ext4 file's VRAM pages reach the disk with fsync",
+        run: file::file_device_write_fsync,
+    },
+    Subtest {
+        name: "file-read-write-syscalls",
+        description: "pread sees VRAM pages' data; pwrite over them reaches the device",
+        run: file::file_read_write_syscalls,
+    },
+    Subtest {
+        name: "file-truncate",
+        description: "ftruncate of a file in VRAM frees the cut pages; the others keep their data",
+        run: file::file_truncate,
+    },
+    Subtest {
+        name: "file-two-processes",
+        description: "another process maps a file whose pages are in VRAM, reads and writes it",
+        run: file::file_two_processes,
+    },
+    Subtest {
+        name: "file-odirect-read",
+        description: "an O_DIRECT read of an ext4 file returns what the device wrote in VRAM",
+        run: file::file_odirect_read,
+    },
+    Subtest {
+        name: "file-odirect-write",
+        description: "an O_DIRECT write over an ext4 file's VRAM pages replaces them",
+        run: file::file_odirect_write,
+    },
+    Subtest {
+        name: "file-evict",
+        description: "a tmpfs file larger than VRAM: residency never exceeds VRAM, data intact",
+        run: file::file_evict,
     },
 ];
 
@@ -434,71 +482,6 @@ fn mmap_huge() -> TestResult {
         _ => println!("AnonHugePages of the buffer: unknown"),
     }
     round_trip(&env, &m, 2)
-}
-
-/// A temporary file, removed on drop.
-struct TempFile {
-    path: std::path::PathBuf,
-    file: std::fs::File,
-}
-
-impl TempFile {
-    fn new(tag: &str, contents: &[u8]) -> TestResult<Self> {
-        use std::io::Write;
-        let path = std::env::temp_dir().join(format!("nova-svm-igt-{tag}-{}", std::process::id()));
-        let mut file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .or_fail_with(|| format!("create {}", path.display()))?;
-        let t = Self {
-            path,
-            file: file.try_clone().or_fail("dup of the file")?,
-        };
-        file.write_all(contents)
-            .or_fail_with(|| format!("write {}", t.path.display()))?;
-        Ok(t)
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.path);
-    }
-}
-
-fn pattern_bytes(seed: u64, len: u64) -> Vec<u8> {
-    (0..len / 8)
-        .flat_map(|w| pattern(seed, w).to_ne_bytes())
-        .collect()
-}
-
-fn mmap_file_private() -> TestResult {
-    use std::os::fd::AsRawFd;
-    let env = Env::init()?;
-    let len = PAGES * env.page;
-    let original = pattern_bytes(1, len);
-    let f = TempFile::new("private", &original)?;
-    let m = Mapping::with_fd(
-        len,
-        libc::PROT_READ | libc::PROT_WRITE,
-        libc::MAP_PRIVATE,
-        f.file.as_raw_fd(),
-        0,
-    )
-    .or_fail("mmap(MAP_PRIVATE) of the file")?;
-    m.verify("the file through the mapping", 1)?;
-    // The round trip writes every page first: the pages are private
-    // anonymous copies from then on, and those migrate.
-    round_trip(&env, &m, 2)?;
-    let now = std::fs::read(&f.path).or_fail("read the file back")?;
-    check!(
-        now == original,
-        "the file changed through a private mapping (first differing byte at {:?})",
-        now.iter().zip(&original).position(|(a, b)| a != b)
-    );
-    Ok(())
 }
 
 fn mmap_mlock() -> TestResult {

@@ -3,6 +3,7 @@
 //! The subtest tables of the test binaries.
 
 pub mod basic;
+pub mod file;
 pub mod module;
 pub mod negative;
 

@@ -21,6 +21,7 @@ use crate::env::Env;
 use crate::igt::{Subtest, TestResult};
 use crate::mem::Mapping;
 use crate::process::{self, pipe};
+use crate::suites::file::{Fs, FsDir, TestFile};
 
 /// Every subtest of `nova_svm_module`.
 pub const SUBTESTS: &[Subtest] = &[
@@ -33,6 +34,12 @@ pub const SUBTESTS: &[Subtest] = &[
         name: "module-unload-other-process",
         description: "modprobe -r brings home the device pages of another process",
         run: module_unload_other_process,
+    },
+    Subtest {
+        name: "file-unload",
+        description:
+            "modprobe -r brings home dirty tmpfs and ext4 file pages, mapped or only cached",
+        run: file_unload,
     },
 ];
 
@@ -228,4 +235,123 @@ fn module_unload_other_process() -> TestResult {
         return unloaded.and(child);
     }
     then_reload(&module, vram_size, told.and(child))
+}
+
+/// One file of `file_unload`.
+struct UnloadFile {
+    what: String,
+    fs: Fs,
+    file: TestFile,
+    /// The mapping, kept through the unload, or `None` when the file's
+    /// pages were only cached (unmapped) at the unload.
+    map: Option<Mapping>,
+}
+
+fn file_unload() -> TestResult {
+    let module = module()?;
+    let dirs = FsDir::all()?;
+    let pages = 32;
+    let fill = 0x0bad_f11e;
+    let mut files = Vec::new();
+    let vram_size;
+    let page;
+    {
+        let env = Env::init()?;
+        vram_size = env.vram_size;
+        page = env.page;
+        let len = pages * page;
+        for d in &dirs {
+            for keep_mapped in [true, false] {
+                let what = format!(
+                    "{:?} file, {}",
+                    d.fs,
+                    if keep_mapped { "mapped" } else { "unmapped" }
+                );
+                let tag = if keep_mapped {
+                    "unload-mapped"
+                } else {
+                    "unload-cached"
+                };
+                let file = TestFile::new(d, tag, len)?;
+                let m = file.map_shared(len)?;
+                m.fill(1);
+                env.to_vram(&format!("migration of the {what}"), m.range(), pages)?;
+                env.fill(&format!("device write to the {what}"), &m, 0, len / 2, fill)?;
+                env.to_vram(
+                    &format!("migration of the {what} after the device write"),
+                    m.range(),
+                    0,
+                )?;
+                files.push(UnloadFile {
+                    what,
+                    fs: d.fs,
+                    file,
+                    map: keep_mapped.then_some(m),
+                });
+            }
+        }
+        // The device file is closed here; the pages stay in VRAM, dirty,
+        // in the page cache.
+    }
+    let n = files.len() as u64;
+    module.unload(n * pages)?;
+    let len = pages * page;
+    let after = (|| {
+        for f in &files {
+            let what = &f.what;
+            let r = f.file.read_all(len)?;
+            r.verify_u32(
+                &format!("pread of the {what}'s device write"),
+                0,
+                len / 2,
+                fill,
+            )?;
+            r.verify_range(
+                &format!("pread of the {what}'s CPU write"),
+                len / 2,
+                len / 2,
+                1,
+            )?;
+            if let Some(m) = &f.map {
+                m.verify_u32(
+                    &format!("CPU read of the {what}'s device write"),
+                    0,
+                    len / 2,
+                    fill,
+                )?;
+                m.verify_range(
+                    &format!("CPU read of the {what}'s CPU write"),
+                    len / 2,
+                    len / 2,
+                    1,
+                )?;
+            }
+            if f.fs == Fs::Ext4 && f.map.is_none() {
+                // The data reaches the disk: written back, dropped from the
+                // cache, read from the disk.
+                f.file.fsync()?;
+                f.file.drop_cache()?;
+                check_eq(
+                    &format!("pages of the {what} cached after fsync and POSIX_FADV_DONTNEED"),
+                    f.file.cached_pages(len)?,
+                    0,
+                )?;
+                let d = f.file.read_direct(len)?;
+                d.verify_u32(
+                    &format!("O_DIRECT read of the {what}'s device write"),
+                    0,
+                    len / 2,
+                    fill,
+                )?;
+                d.verify_range(
+                    &format!("O_DIRECT read of the {what}'s CPU write"),
+                    len / 2,
+                    len / 2,
+                    1,
+                )?;
+            }
+        }
+        Ok(())
+    })();
+    then_reload(&module, vram_size, after)
 }

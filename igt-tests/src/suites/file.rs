@@ -1,0 +1,936 @@
+// SPDX-License-Identifier: MIT
+
+//! File-backed SVM memory: tmpfs and ext4 files whose page cache folios
+//! move to VRAM (device-private folios in the page cache, mm-patches
+//! 0007-0015). Registered in `nova_svm_basic`'s table
+//! ([`crate::suites::basic::SUBTESTS`]); `file-unload` is in
+//! `nova_svm_module`.
+//!
+//! What the kernel promises, and what these subtests check:
+//!
+//! - SVM_BIND to GPU_VRAM moves the page cache folios of `MAP_SHARED`
+//!   tmpfs and ext4 files, and of `MAP_PRIVATE` file mappings before
+//!   copy-on-write (read-only), but only pages present in the CPU page
+//!   table: the subtests write (or read) every page first, so the counts
+//!   are exact.
+//! - Every other way to reach the file brings the pages home through the
+//!   driver's copy engine with what the device wrote: CPU faults, read(2),
+//!   write(2), fsync and writeback, O_DIRECT, another process's mapping.
+//!   Truncation frees them without a copy. SVM_BIND to SYSTEM brings them
+//!   home too.
+//!
+//! ext4 caches what one write(2) of many pages writes in large folios,
+//! which do not move yet: a PTE-mapped large folio whose split fails
+//! (seen for dirty ones, and for clean ones at the first SVM_BIND after
+//! fsync) ends the migration of its PMD range. The
+//! subtests make their files out of order-0 folios (CPU writes through a
+//! mapping of a hole, or one write(2) a page).
+//!
+//! tmpfs is `/tmp` when that is a tmpfs (as in the test VM), or a tmpfs
+//! that the subtest mounts itself. ext4 is the file system named by
+//! `HMM_EXT4_DIR` (the VM mounts one at `/mnt/ext4`); subtests that need
+//! ext4 skip without it, those that run on both file systems run on tmpfs
+//! alone and say so.
+
+use std::ffi::CString;
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::os::fd::AsRawFd;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+use nova_svm_uapi::BindTarget;
+
+use crate::check::{check_eq, describe, fail, skip, within, OrFail};
+use crate::env::Env;
+use crate::igt::TestResult;
+use crate::mem::{Mapping, Region};
+use crate::process;
+
+/// Pages of the files most subtests use.
+const PAGES: u64 = 32;
+
+/// DEVICE_COPY fill values.
+const FILL_A: u32 = 0xa5a5_f001;
+const FILL_B: u32 = 0x5a5a_f002;
+
+/// `statfs` magic numbers.
+const TMPFS_MAGIC: i64 = 0x0102_1994;
+const EXT4_SUPER_MAGIC: i64 = 0xef53;
+
+/// The environment variable that names a directory on ext4.
+pub const EXT4_ENV: &str = "HMM_EXT4_DIR";
+
+/// A file system kind the subtests put files on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fs {
+    /// tmpfs (shmem).
+    Tmpfs,
+    /// ext4, buffered I/O in ordered data mode.
+    Ext4,
+}
+
+fn c_path(path: &Path) -> io::Result<CString> {
+    CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))
+}
+
+/// The `f_type` of the file system that holds `path`.
+fn fs_magic(path: &Path) -> io::Result<i64> {
+    let c = c_path(path)?;
+    // SAFETY: statfs is a plain C structure of integers; all zeroes is a
+    // valid value.
+    let mut st: libc::statfs = unsafe { std::mem::zeroed() };
+    // SAFETY: `c` is a NUL-terminated path; `st` is a valid place for the
+    // result.
+    if unsafe { libc::statfs(c.as_ptr(), &mut st) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // CAST: f_type is a signed machine word; the magic numbers fit.
+    Ok(st.f_type as i64)
+}
+
+/// A tmpfs that a subtest mounted itself, unmounted and removed on drop.
+#[derive(Debug)]
+struct OwnMount {
+    path: PathBuf,
+}
+
+impl Drop for OwnMount {
+    fn drop(&mut self) {
+        if let Ok(c) = c_path(&self.path) {
+            // SAFETY: `c` is a NUL-terminated path of a mount this process
+            // made.
+            unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) };
+        }
+        let _ = std::fs::remove_dir(&self.path);
+    }
+}
+
+/// A directory on a file system of kind [`Fs`].
+#[derive(Debug)]
+pub struct FsDir {
+    /// The kind.
+    pub fs: Fs,
+    /// The directory.
+    pub path: PathBuf,
+    _mount: Option<OwnMount>,
+}
+
+impl FsDir {
+    /// The system's temporary directory if it is a tmpfs, or a tmpfs
+    /// mounted for the subtest (which needs root; skips otherwise).
+    pub fn tmpfs() -> TestResult<Self> {
+        let tmp = std::env::temp_dir();
+        if fs_magic(&tmp).is_ok_and(|m| m == TMPFS_MAGIC) {
+            return Ok(Self {
+                fs: Fs::Tmpfs,
+                path: tmp,
+                _mount: None,
+            });
+        }
+        let path = tmp.join(format!("nova-svm-igt-tmpfs-{}", std::process::id()));
+        std::fs::create_dir(&path).or_fail_with(|| format!("mkdir {}", path.display()))?;
+        let target = c_path(&path).or_fail("mount point path")?;
+        let src = c"tmpfs";
+        // SAFETY: All strings are NUL-terminated; no data argument.
+        let r = unsafe {
+            libc::mount(
+                src.as_ptr(),
+                target.as_ptr(),
+                src.as_ptr(),
+                0,
+                std::ptr::null(),
+            )
+        };
+        if r != 0 {
+            let e = io::Error::last_os_error();
+            let _ = std::fs::remove_dir(&path);
+            return Err(skip(format!(
+                "{} is not a tmpfs, and mounting one at {} failed: {}",
+                tmp.display(),
+                path.display(),
+                describe(&e)
+            )));
+        }
+        Ok(Self {
+            fs: Fs::Tmpfs,
+            path: path.clone(),
+            _mount: Some(OwnMount { path }),
+        })
+    }
+
+    /// The ext4 directory of [`EXT4_ENV`]; skips when it is unset or not
+    /// on ext4.
+    pub fn ext4() -> TestResult<Self> {
+        let Some(dir) = std::env::var_os(EXT4_ENV).filter(|d| !d.is_empty()) else {
+            return Err(skip(format!(
+                "{EXT4_ENV} is not set: no ext4 file system for file-backed tests \
+                 (the test VM mounts one at /mnt/ext4)"
+            )));
+        };
+        let path = PathBuf::from(dir);
+        match fs_magic(&path) {
+            Ok(EXT4_SUPER_MAGIC) => Ok(Self {
+                fs: Fs::Ext4,
+                path,
+                _mount: None,
+            }),
+            Ok(m) => Err(skip(format!(
+                "{EXT4_ENV}={} is not on ext4 (statfs f_type {m:#x})",
+                path.display()
+            ))),
+            Err(e) => Err(skip(format!(
+                "{EXT4_ENV}={}: statfs failed: {}",
+                path.display(),
+                describe(&e)
+            ))),
+        }
+    }
+
+    /// tmpfs, and ext4 when there is one (said on stdout when not).
+    pub fn all() -> TestResult<Vec<Self>> {
+        let mut v = vec![Self::tmpfs()?];
+        match Self::ext4() {
+            Ok(d) => v.push(d),
+            Err(e) => println!("ext4 part not run: {e:?}"),
+        }
+        Ok(v)
+    }
+
+    fn label(&self) -> String {
+        format!("{:?} ({})", self.fs, self.path.display())
+    }
+}
+
+/// A file of a test, removed on drop.
+#[derive(Debug)]
+pub struct TestFile {
+    /// Its path.
+    pub path: PathBuf,
+    /// The open file, read-write.
+    pub file: File,
+}
+
+impl TestFile {
+    /// Creates an empty file of `len` bytes (a hole) in `dir`.
+    pub fn new(dir: &FsDir, tag: &str, len: u64) -> TestResult<Self> {
+        let path = dir
+            .path
+            .join(format!("nova-svm-igt-{tag}-{}", std::process::id()));
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .or_fail_with(|| format!("create {}", path.display()))?;
+        let t = Self { path, file };
+        t.file
+            .set_len(len)
+            .or_fail_with(|| format!("ftruncate {} to {len:#x}", t.path.display()))?;
+        Ok(t)
+    }
+
+    fn fd(&self) -> i32 {
+        self.file.as_raw_fd()
+    }
+
+    /// A `MAP_SHARED` read-write mapping of `len` bytes at offset 0.
+    pub fn map_shared(&self, len: u64) -> TestResult<Mapping> {
+        Mapping::with_fd(
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED,
+            self.fd(),
+            0,
+        )
+        .or_fail_with(|| format!("mmap(MAP_SHARED) of {}", self.path.display()))
+    }
+
+    /// A `MAP_PRIVATE` read-write mapping of `len` bytes at offset 0.
+    pub fn map_private(&self, len: u64) -> TestResult<Mapping> {
+        Mapping::with_fd(
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE,
+            self.fd(),
+            0,
+        )
+        .or_fail_with(|| format!("mmap(MAP_PRIVATE) of {}", self.path.display()))
+    }
+
+    /// `ftruncate`.
+    pub fn truncate(&self, len: u64) -> TestResult {
+        self.file
+            .set_len(len)
+            .or_fail_with(|| format!("ftruncate {} to {len:#x}", self.path.display()))
+    }
+
+    /// `fsync`.
+    pub fn fsync(&self) -> TestResult {
+        self.file
+            .sync_all()
+            .or_fail_with(|| format!("fsync {}", self.path.display()))
+    }
+
+    /// pread(2) of `len` bytes at `file_off` into `buf` at `off`.
+    pub fn read_into(&self, buf: &Region, off: u64, len: u64, file_off: u64) -> TestResult {
+        rw_all(self.fd(), buf, off, len, file_off, false)
+            .or_fail_with(|| format!("pread of {len:#x} bytes at {file_off:#x}"))
+    }
+
+    /// pwrite(2) of `len` bytes of `buf` at `off` to `file_off`.
+    pub fn write_from(&self, buf: &Region, off: u64, len: u64, file_off: u64) -> TestResult {
+        rw_all(self.fd(), buf, off, len, file_off, true)
+            .or_fail_with(|| format!("pwrite of {len:#x} bytes at {file_off:#x}"))
+    }
+
+    /// The whole of `[0, len)` of the file, read with pread(2) into a new
+    /// buffer.
+    pub fn read_all(&self, len: u64) -> TestResult<Mapping> {
+        let buf = Mapping::anon(len).or_fail("mmap of the read buffer")?;
+        self.read_into(&buf, 0, len, 0)?;
+        Ok(buf)
+    }
+
+    /// `[0, len)` read with O_DIRECT (through a new descriptor) into a new,
+    /// page-aligned buffer.
+    pub fn read_direct(&self, len: u64) -> TestResult<Mapping> {
+        let f = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_DIRECT)
+            .open(&self.path)
+            .or_fail_with(|| format!("open {} with O_DIRECT", self.path.display()))?;
+        let buf = Mapping::anon(len).or_fail("mmap of the O_DIRECT buffer")?;
+        rw_all(f.as_raw_fd(), &buf, 0, len, 0, false)
+            .or_fail_with(|| format!("O_DIRECT pread of {len:#x} bytes"))?;
+        Ok(buf)
+    }
+
+    /// Writes `len` bytes of `buf` at `off` to `file_off` with O_DIRECT.
+    pub fn write_direct(&self, buf: &Region, off: u64, len: u64, file_off: u64) -> TestResult {
+        let f = OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_DIRECT)
+            .open(&self.path)
+            .or_fail_with(|| format!("open {} with O_DIRECT", self.path.display()))?;
+        rw_all(f.as_raw_fd(), buf, off, len, file_off, true)
+            .or_fail_with(|| format!("O_DIRECT pwrite of {len:#x} bytes at {file_off:#x}"))
+    }
+
+    /// `posix_fadvise(POSIX_FADV_DONTNEED)` of the whole file.
+    pub fn drop_cache(&self) -> TestResult {
+        // SAFETY: fadvise on an open descriptor has no memory effects.
+        let r = unsafe { libc::posix_fadvise(self.fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
+        if r != 0 {
+            return Err(fail(format!(
+                "posix_fadvise(DONTNEED): {}",
+                describe(&io::Error::from_raw_os_error(r))
+            )));
+        }
+        Ok(())
+    }
+
+    /// Pages of `[0, len)` in the page cache, by mincore(2) of a new
+    /// mapping that touches nothing.
+    pub fn cached_pages(&self, len: u64) -> TestResult<u64> {
+        let m = Mapping::with_fd(len, libc::PROT_READ, libc::MAP_SHARED, self.fd(), 0)
+            .or_fail("mmap for mincore")?;
+        let page = crate::mem::page_size();
+        // CAST: a page count of a test file fits usize.
+        let mut vec = vec![0u8; m.len().div_ceil(page) as usize];
+        // SAFETY: `vec` has a byte for each page of the mapping, which
+        // this function owns; mincore only reads page table state.
+        let r = unsafe {
+            libc::mincore(
+                m.addr() as usize as *mut libc::c_void,
+                m.len() as usize,
+                vec.as_mut_ptr(),
+            )
+        };
+        if r != 0 {
+            return Err(fail(format!(
+                "mincore: {}",
+                describe(&io::Error::last_os_error())
+            )));
+        }
+        Ok(vec.iter().filter(|&&b| b & 1 != 0).count() as u64)
+    }
+}
+
+impl Drop for TestFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// pread or pwrite of exactly `len` bytes between `buf` at `off` and
+/// `fd` at `file_off`; a short transfer is an error.
+fn rw_all(fd: i32, buf: &Region, off: u64, len: u64, file_off: u64, write: bool) -> io::Result<()> {
+    let r = buf.sub(off, len);
+    let mut done = 0;
+    while done < len {
+        // CAST: addresses, lengths and offsets of test files fit.
+        let (p, n, o) = (
+            (r.start + done) as usize as *mut libc::c_void,
+            (len - done) as usize,
+            (file_off + done) as libc::off_t,
+        );
+        // SAFETY: `[p, p + n)` lies in `buf`, memory this process owns
+        // that is reached only through `Region`'s atomics (never through
+        // references), as the device reaches it.
+        let got = unsafe {
+            if write {
+                libc::pwrite(fd, p, n, o)
+            } else {
+                libc::pread(fd, p, n, o)
+            }
+        };
+        match got {
+            n if n < 0 => {
+                let e = io::Error::last_os_error();
+                if e.kind() != io::ErrorKind::Interrupted {
+                    return Err(e);
+                }
+            }
+            0 => return Err(io::Error::from(io::ErrorKind::UnexpectedEof)),
+            // CAST: positive and at most `len - done`.
+            n => done += n as u64,
+        }
+    }
+    Ok(())
+}
+
+/// The subtests' file systems, each with its label prefixed to failures.
+fn on_each(dirs: &[FsDir], f: impl Fn(&FsDir) -> TestResult) -> TestResult {
+    for d in dirs {
+        println!("on {}", d.label());
+        within(&format!("{:?}", d.fs), f(d))?;
+    }
+    Ok(())
+}
+
+/// MAP_SHARED file on `dir`: the CPU writes it, every page moves, the
+/// device reads and writes it in VRAM, the CPU reads it back (faulting it
+/// home), pread sees the device's data.
+fn shared_round_trip(env: &Env, dir: &FsDir) -> TestResult {
+    let page = env.page;
+    let len = PAGES * page;
+    let half = len / 2;
+    let f = TestFile::new(dir, "shared", len)?;
+    let m = f.map_shared(len)?;
+    let shadow = Mapping::anon(len).or_fail("mmap of the shadow buffer")?;
+
+    m.fill(1);
+    env.to_vram("first migration", m.range(), PAGES)?;
+    env.to_vram("second migration", m.range(), 0)?;
+    env.copy("device read of VRAM", &shadow, 0, m.addr(), len)?;
+    shadow.verify("device copy of the file's VRAM pages", 1)?;
+    env.fill("device write to VRAM", &m, 0, half, FILL_A)?;
+    env.to_vram("migration after the device write", m.range(), 0)?;
+    // The CPU faults every page home.
+    m.verify_u32("CPU read of the device's fill", 0, half, FILL_A)?;
+    m.verify_range("CPU read of the rest", half, half, 1)?;
+    env.to_system("migration back after the CPU read", m.range(), 0)?;
+    let r = f.read_all(len)?;
+    r.verify_u32("pread of the device's fill", 0, half, FILL_A)?;
+    r.verify_range("pread of the rest", half, half, 1)?;
+
+    // pread of pages in VRAM brings them home with the data.
+    m.fill(2);
+    env.to_vram("migration of rewritten pages", m.range(), PAGES)?;
+    env.fill("device write of the upper half", &m, half, half, FILL_B)?;
+    let r = f.read_all(len)?;
+    r.verify_range("pread of VRAM pages (CPU-written)", 0, half, 2)?;
+    r.verify_u32("pread of VRAM pages (device-written)", half, half, FILL_B)?;
+    env.to_system("migration back after pread of every page", m.range(), 0)?;
+    m.verify_range("CPU read after pread", 0, half, 2)?;
+    m.verify_u32("CPU read after pread", half, half, FILL_B)?;
+
+    // And SVM_BIND to SYSTEM brings them home.
+    m.fill(3);
+    env.to_vram("third migration", m.range(), PAGES)?;
+    env.to_system("explicit migration back", m.range(), PAGES)?;
+    env.to_system("second migration back", m.range(), 0)?;
+    m.verify("CPU read after the explicit migration back", 3)?;
+    f.read_all(len)?.verify("pread at the end", 3)
+}
+
+/// `mmap-file-tmpfs`.
+pub fn mmap_file_tmpfs() -> TestResult {
+    let env = Env::init()?;
+    let dir = FsDir::tmpfs()?;
+    shared_round_trip(&env, &dir)
+}
+
+/// `mmap-file-ext4`.
+pub fn mmap_file_ext4() -> TestResult {
+    let env = Env::init()?;
+    let dir = FsDir::ext4()?;
+    shared_round_trip(&env, &dir)
+}
+
+/// MAP_PRIVATE of a file with pattern 1 on `dir`: the read pages move
+/// read-only, the device reads them; a CPU write and a device write copy
+/// on write; the rest comes home with SVM_BIND; the file never changes.
+/// Then every page is written (private copies) and makes the round trip of
+/// anonymous memory.
+fn private_mapping(env: &Env, dir: &FsDir) -> TestResult {
+    let page = env.page;
+    let len = PAGES * page;
+    let f = TestFile::new(dir, "private", 0)?;
+    let content = Mapping::anon(len).or_fail("mmap of the content buffer")?;
+    content.fill(1);
+    // One write(2) a page, so that ext4 caches order-0 folios: large ones
+    // do not move yet (a PTE-mapped large folio that cannot be split ends
+    // the migration of its PMD range).
+    for p in 0..PAGES {
+        f.write_from(&content, p * page, page, p * page)?;
+    }
+    let m = f.map_private(len)?;
+    let shadow = Mapping::anon(len).or_fail("mmap of the shadow buffer")?;
+
+    // Read every page: each is the file's page cache folio, mapped
+    // read-only.
+    m.verify("the file through the mapping", 1)?;
+    env.to_vram("migration of read-only file pages", m.range(), PAGES)?;
+    env.to_vram("second migration", m.range(), 0)?;
+    env.copy("device read of VRAM", &shadow, 0, m.addr(), len)?;
+    shadow.verify("device copy of the file's pages", 1)?;
+    // A CPU write to page 0 and a device write to page 1 copy on write:
+    // those pages become private copies in system memory.
+    m.fill_range(0, page, 2);
+    env.fill("device write to page 1", &m, page, page, FILL_A)?;
+    env.to_system("migration back", m.range(), PAGES - 2)?;
+    m.verify_range("CPU write to page 0", 0, page, 2)?;
+    m.verify_u32("device write to page 1", page, page, FILL_A)?;
+    m.verify_range("the other pages", 2 * page, len - 2 * page, 1)?;
+    f.read_all(len)?
+        .verify("pread after writes through the private mapping", 1)?;
+
+    // Written pages are private anonymous copies: the full round trip.
+    crate::suites::basic::round_trip(env, &m, 3)?;
+    f.read_all(len)?
+        .verify("pread after the round trip of private copies", 1)
+}
+
+/// `mmap-file-private`.
+pub fn mmap_file_private() -> TestResult {
+    let env = Env::init()?;
+    on_each(&FsDir::all()?, |d| private_mapping(&env, d))
+}
+
+/// `file-device-write-fsync`: device writes to an ext4 file's VRAM pages
+/// reach the disk with fsync.
+///
+/// The proof: after fsync the file is unmapped and its cache dropped
+/// (POSIX_FADV_DONTNEED, which drops only clean folios: mincore must then
+/// report none cached, so fsync cleaned them all), then the file is read
+/// with O_DIRECT, from the disk.
+pub fn file_device_write_fsync() -> TestResult {
+    let env = Env::init()?;
+    let dir = FsDir::ext4()?;
+    let page = env.page;
+    let len = PAGES * page;
+    let half = len / 2;
+    let f = TestFile::new(&dir, "fsync", len)?;
+    {
+        let m = f.map_shared(len)?;
+        m.fill(1);
+        f.fsync()?;
+        // fsync write-protected the pages; writing them again makes them
+        // writable, so that they move to VRAM writable.
+        m.fill(2);
+        env.to_vram("migration", m.range(), PAGES)?;
+        env.fill("device write to VRAM", &m, 0, half, FILL_A)?;
+        env.fill(
+            "device write to VRAM",
+            &m,
+            half + 4 * page,
+            4 * page,
+            FILL_B,
+        )?;
+        // The device wrote in VRAM: nothing came home.
+        env.to_vram("migration after the device writes", m.range(), 0)?;
+        f.fsync()?;
+    }
+    f.drop_cache()?;
+    let cached = f.cached_pages(len)?;
+    check_eq(
+        "pages still cached after fsync, munmap and POSIX_FADV_DONTNEED",
+        cached,
+        0,
+    )?;
+    let want = |r: &Region, what: &str| -> TestResult {
+        r.verify_u32(what, 0, half, FILL_A)?;
+        r.verify_range(what, half, 4 * page, 2)?;
+        r.verify_u32(what, half + 4 * page, 4 * page, FILL_B)?;
+        r.verify_range(what, half + 8 * page, half - 8 * page, 2)
+    };
+    want(&*f.read_direct(len)?, "O_DIRECT read from the disk")?;
+    want(&*f.read_all(len)?, "buffered read from the disk")
+}
+
+/// read(2) and write(2) of `dir`'s file while its pages are in VRAM.
+fn syscalls(env: &Env, dir: &FsDir) -> TestResult {
+    let page = env.page;
+    let len = PAGES * page;
+    let f = TestFile::new(dir, "syscalls", len)?;
+    let m = f.map_shared(len)?;
+    let shadow = Mapping::anon(len).or_fail("mmap of the shadow buffer")?;
+    let buf = Mapping::anon(len).or_fail("mmap of the write buffer")?;
+    m.fill(1);
+    env.to_vram("migration", m.range(), PAGES)?;
+    env.fill("device write to pages 0..4", &m, 0, 4 * page, FILL_A)?;
+    env.to_vram("migration after the device write", m.range(), 0)?;
+
+    // pread of pages 0..8 in VRAM sees the device's data and the CPU's.
+    let r = Mapping::anon(8 * page).or_fail("mmap of the read buffer")?;
+    f.read_into(&r, 0, 8 * page, 0)?;
+    r.verify_u32("pread of pages 0..4", 0, 4 * page, FILL_A)?;
+    r.verify_range("pread of pages 4..8", 4 * page, 4 * page, 1)?;
+
+    // pwrite to pages 12..16 in VRAM; the device reads the new data.
+    buf.fill(2);
+    f.write_from(&buf, 12 * page, 4 * page, 12 * page)?;
+    env.copy("device read", &shadow, 0, m.addr(), len)?;
+    shadow.verify_u32("device read of pages 0..4", 0, 4 * page, FILL_A)?;
+    shadow.verify_range("device read of pages 4..12", 4 * page, 8 * page, 1)?;
+    shadow.verify_range("device read of pwritten pages", 12 * page, 4 * page, 2)?;
+    shadow.verify_range("device read of pages 16..", 16 * page, len - 16 * page, 1)?;
+
+    // The pages read and written came home; the others stayed in VRAM.
+    env.to_system("pages 0..8 after pread", m.sub(0, 8 * page), 0)?;
+    env.to_system("pages 12..16 after pwrite", m.sub(12 * page, 4 * page), 0)?;
+    env.to_system("pages 8..12", m.sub(8 * page, 4 * page), 4)?;
+    env.to_system("pages 16..", m.sub(16 * page, len - 16 * page), PAGES - 16)?;
+
+    // pwrite over device-written VRAM pages, then the device and the CPU
+    // read them.
+    m.fill(3);
+    env.to_vram("second migration", m.range(), PAGES)?;
+    env.fill("device write of everything", &m, 0, len, FILL_B)?;
+    buf.fill(4);
+    f.write_from(&buf, 0, len / 2, 0)?;
+    env.copy("device read after pwrite", &shadow, 0, m.addr(), len)?;
+    shadow.verify_range("device read of the pwritten half", 0, len / 2, 4)?;
+    shadow.verify_u32("device read of the other half", len / 2, len / 2, FILL_B)?;
+    m.verify_range("CPU read of the pwritten half", 0, len / 2, 4)?;
+    m.verify_u32("CPU read of the other half", len / 2, len / 2, FILL_B)?;
+    let r = f.read_all(len)?;
+    r.verify_range("pread of the pwritten half", 0, len / 2, 4)?;
+    r.verify_u32("pread of the other half", len / 2, len / 2, FILL_B)
+}
+
+/// `file-read-write-syscalls`.
+pub fn file_read_write_syscalls() -> TestResult {
+    let env = Env::init()?;
+    on_each(&FsDir::all()?, |d| syscalls(&env, d))
+}
+
+/// ftruncate of `dir`'s file while its pages are in VRAM.
+fn truncation(env: &Env, dir: &FsDir) -> TestResult {
+    let page = env.page;
+    let len = PAGES * page;
+    let half = len / 2;
+    let f = TestFile::new(dir, "truncate", len)?;
+    let m = f.map_shared(len)?;
+
+    // Partial truncation: the upper half, device-written, is freed.
+    m.fill(1);
+    env.to_vram("migration", m.range(), PAGES)?;
+    env.fill("device write to the upper half", &m, half, half, FILL_A)?;
+    env.fill("device write to page 0", &m, 0, page, FILL_B)?;
+    f.truncate(half)?;
+    f.truncate(len)?;
+    // The lower half is still in VRAM, whole.
+    env.to_system(
+        "migration back of the lower half",
+        m.sub(0, half),
+        PAGES / 2,
+    )?;
+    env.to_system("migration back of the upper half", m.sub(half, half), 0)?;
+    m.verify_u32("page 0 after the partial truncation", 0, page, FILL_B)?;
+    m.verify_range("pages 1.. of the lower half", page, half - page, 1)?;
+    m.verify_zero("the truncated upper half", half, half)?;
+    let r = f.read_all(len)?;
+    r.verify_u32("pread of page 0", 0, page, FILL_B)?;
+    r.verify_range("pread of the lower half", page, half - page, 1)?;
+    r.verify_zero("pread of the truncated upper half", half, half)?;
+
+    // Truncation inside a page: the rest of that page reads zero, the
+    // pages before it keep their data.
+    let cut = half + 13 * 8;
+    m.fill(2);
+    env.to_vram("second migration", m.range(), PAGES)?;
+    f.truncate(cut)?;
+    f.truncate(len)?;
+    env.to_system(
+        "migration back of the pages before the cut",
+        m.sub(0, half),
+        PAGES / 2,
+    )?;
+    m.verify_range("pages before the cut", 0, half, 2)?;
+    m.verify_range("the cut page up to the cut", half, cut - half, 2)?;
+    m.verify_zero("the rest of the file", cut, len - cut)?;
+    let r = f.read_all(len)?;
+    r.verify_range("pread up to the cut", 0, cut, 2)?;
+    r.verify_zero("pread after the cut", cut, len - cut)?;
+
+    // Truncation to zero and back: all zero, nothing left in VRAM.
+    m.fill(3);
+    env.to_vram("third migration", m.range(), PAGES)?;
+    env.fill("device write of everything", &m, 0, len, FILL_A)?;
+    f.truncate(0)?;
+    f.truncate(len)?;
+    env.to_system("migration back after truncation to 0", m.range(), 0)?;
+    m.verify_zero("CPU read after truncation to 0", 0, len)?;
+    f.read_all(len)?
+        .verify_zero("pread after truncation to 0", 0, len)?;
+    // The file works as before.
+    m.fill(4);
+    env.to_vram("migration after truncation", m.range(), PAGES)?;
+    m.verify("CPU read after truncation", 4)
+}
+
+/// `file-truncate`.
+pub fn file_truncate() -> TestResult {
+    let env = Env::init()?;
+    on_each(&FsDir::all()?, |d| truncation(&env, d))
+}
+
+/// Another process maps `dir`'s file by its path while the pages are in
+/// VRAM.
+fn two_processes(env: &Env, dir: &FsDir) -> TestResult {
+    let page = env.page;
+    let len = PAGES * page;
+    let f = TestFile::new(dir, "two", len)?;
+    let m = f.map_shared(len)?;
+    let path = f.path.clone();
+    let open_map = move || -> TestResult<(File, Mapping)> {
+        let g = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .or_fail_with(|| format!("open {}", path.display()))?;
+        let gm = Mapping::with_fd(
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED,
+            g.as_raw_fd(),
+            0,
+        )
+        .or_fail("mmap(MAP_SHARED) of the file in the child")?;
+        Ok((g, gm))
+    };
+
+    // The child reads pages that are in the parent's VRAM, and writes some.
+    m.fill(1);
+    env.to_vram("parent's migration", m.range(), PAGES)?;
+    env.fill(
+        "parent's device write to pages 0..4",
+        &m,
+        0,
+        4 * page,
+        FILL_A,
+    )?;
+    process::fork("child reading", || {
+        let (_g, gm) = open_map()?;
+        gm.verify_u32("child reads the device's fill", 0, 4 * page, FILL_A)?;
+        gm.verify_range("child reads pages 4..", 4 * page, len - 4 * page, 1)?;
+        gm.fill_range(8 * page, 4 * page, 2);
+        Ok(())
+    })?
+    .wait()?;
+    // The child's reads brought every page home.
+    env.to_system("parent's migration back", m.range(), 0)?;
+    m.verify_u32("parent reads the device's fill", 0, 4 * page, FILL_A)?;
+    m.verify_range("parent reads pages 4..8", 4 * page, 4 * page, 1)?;
+    m.verify_range("parent reads the child's writes", 8 * page, 4 * page, 2)?;
+    m.verify_range("parent reads pages 12..", 12 * page, len - 12 * page, 1)?;
+
+    // The child writes pages in the parent's VRAM without reading them.
+    m.fill(3);
+    env.to_vram("parent's second migration", m.range(), PAGES)?;
+    process::fork("child writing", || {
+        let (_g, gm) = open_map()?;
+        gm.fill_range(0, len / 2, 4);
+        Ok(())
+    })?
+    .wait()?;
+    env.to_system(
+        "parent's migration back of the upper half",
+        m.sub(len / 2, len / 2),
+        PAGES / 2,
+    )?;
+    m.verify_range("parent reads the child's writes", 0, len / 2, 4)?;
+    m.verify_range("parent reads its own upper half", len / 2, len / 2, 3)?;
+
+    // The child moves the pages to VRAM itself, the device writes some,
+    // and it exits; the pages stay in the page cache.
+    process::fork("child migrating", || {
+        let own = Env::init()?;
+        let (_g, gm) = open_map()?;
+        gm.fill(5);
+        own.to_vram("child's migration", gm.range(), PAGES)?;
+        own.fill("child's device write", &gm, 0, 4 * page, FILL_B)?;
+        own.to_vram("child's migration after the device write", gm.range(), 0)?;
+        Ok(())
+    })?
+    .wait()?;
+    m.verify_u32("parent reads the child's device write", 0, 4 * page, FILL_B)?;
+    m.verify_range(
+        "parent reads the child's CPU write",
+        4 * page,
+        len - 4 * page,
+        5,
+    )?;
+    let r = f.read_all(len)?;
+    r.verify_u32("pread of the child's device write", 0, 4 * page, FILL_B)?;
+    r.verify_range(
+        "pread of the child's CPU write",
+        4 * page,
+        len - 4 * page,
+        5,
+    )
+}
+
+/// `file-two-processes`.
+pub fn file_two_processes() -> TestResult {
+    let env = Env::init()?;
+    on_each(&FsDir::all()?, |d| two_processes(&env, d))
+}
+
+/// `file-odirect-read`: O_DIRECT reads of an ext4 file whose pages the
+/// device wrote in VRAM return the device's data.
+pub fn file_odirect_read() -> TestResult {
+    let env = Env::init()?;
+    let dir = FsDir::ext4()?;
+    let page = env.page;
+    let len = PAGES * page;
+    let half = len / 2;
+    let f = TestFile::new(&dir, "odirect-read", len)?;
+    let m = f.map_shared(len)?;
+    m.fill(1);
+    env.to_vram("migration", m.range(), PAGES)?;
+    env.fill("device write to the lower half", &m, 0, half, FILL_A)?;
+    env.to_vram("migration after the device write", m.range(), 0)?;
+    let r = f.read_direct(len)?;
+    r.verify_u32("O_DIRECT read of the device's fill", 0, half, FILL_A)?;
+    r.verify_range("O_DIRECT read of the CPU's data", half, half, 1)?;
+    m.verify_u32("CPU read of the device's fill", 0, half, FILL_A)?;
+    m.verify_range("CPU read of the CPU's data", half, half, 1)
+}
+
+/// `file-odirect-write`: an O_DIRECT write over an ext4 file's VRAM pages
+/// replaces them; the pages around it keep what the device wrote.
+pub fn file_odirect_write() -> TestResult {
+    let env = Env::init()?;
+    let dir = FsDir::ext4()?;
+    let page = env.page;
+    let len = PAGES * page;
+    let f = TestFile::new(&dir, "odirect-write", len)?;
+    let m = f.map_shared(len)?;
+    let shadow = Mapping::anon(len).or_fail("mmap of the shadow buffer")?;
+    let buf = Mapping::anon(len).or_fail("mmap of the write buffer")?;
+    m.fill(1);
+    env.to_vram("migration", m.range(), PAGES)?;
+    env.fill("device write of everything", &m, 0, len, FILL_A)?;
+    env.to_vram("migration after the device write", m.range(), 0)?;
+    buf.fill(2);
+    f.write_direct(&buf, 8 * page, 8 * page, 8 * page)?;
+    env.copy("device read", &shadow, 0, m.addr(), len)?;
+    shadow.verify_u32("device read of pages 0..8", 0, 8 * page, FILL_A)?;
+    shadow.verify_range("device read of the O_DIRECT write", 8 * page, 8 * page, 2)?;
+    shadow.verify_u32(
+        "device read of pages 16..",
+        16 * page,
+        len - 16 * page,
+        FILL_A,
+    )?;
+    m.verify_u32("CPU read of pages 0..8", 0, 8 * page, FILL_A)?;
+    m.verify_range("CPU read of the O_DIRECT write", 8 * page, 8 * page, 2)?;
+    m.verify_u32("CPU read of pages 16..", 16 * page, len - 16 * page, FILL_A)?;
+    let r = f.read_direct(len)?;
+    r.verify_u32("O_DIRECT read of pages 0..8", 0, 8 * page, FILL_A)?;
+    r.verify_range("O_DIRECT read of the O_DIRECT write", 8 * page, 8 * page, 2)?;
+    r.verify_u32(
+        "O_DIRECT read of pages 16..",
+        16 * page,
+        len - 16 * page,
+        FILL_A,
+    )
+}
+
+/// `file-evict`: a tmpfs file larger than VRAM, CPU- and device-written.
+/// A migration that finds VRAM full leaves the rest in system memory (or
+/// moves earlier pages back to make room): residency never exceeds VRAM,
+/// and every page keeps its data, wherever the device wrote it.
+pub fn file_evict() -> TestResult {
+    let env = Env::init()?;
+    let dir = FsDir::tmpfs()?;
+    let page = env.page;
+    let vram = env.vram_pages();
+    // A quarter more than VRAM holds, and at least a chunk more.
+    let n = vram + (vram / 4).max(env.chunk_size / page);
+    let len = n * page;
+    let half = n / 2 * page;
+    let f = TestFile::new(&dir, "evict", len)?;
+    let m = f.map_shared(len)?;
+    m.fill(1);
+    let first = env.migrate(
+        "migration of more than VRAM",
+        m.range(),
+        BindTarget::GpuVram,
+    )?;
+    crate::check!(
+        first > 0 && first <= n,
+        "pages moved: expected 1..={n}, got {first}"
+    );
+    // The device writes the upper half: pages in VRAM and, past what
+    // fitted, in system memory.
+    env.fill(
+        "device write to the upper half",
+        &m,
+        half,
+        len - half,
+        FILL_A,
+    )?;
+    // Room for the upper half: the lower half goes home, then the upper
+    // half moves (its system pages device-written).
+    let back = env.migrate(
+        "migration back of the lower half",
+        m.sub(0, half),
+        BindTarget::System,
+    )?;
+    let second = env.migrate(
+        "migration of the upper half",
+        m.sub(half, len - half),
+        BindTarget::GpuVram,
+    )?;
+    let resident = env.migrate("migration back", m.range(), BindTarget::System)?;
+    println!(
+        "{n} pages, VRAM {vram} pages: {first} moved; {back} of the lower half came back, \
+         then {second} of the upper half moved; {resident} were resident"
+    );
+    crate::check!(
+        resident > 0 && resident <= vram,
+        "pages in VRAM at the end: expected 1..={vram} (VRAM holds {vram}), got {resident}"
+    );
+    let r = f.read_all(len)?;
+    r.verify_range("pread of the lower half", 0, half, 1)?;
+    r.verify_u32(
+        "pread of the device-written upper half",
+        half,
+        len - half,
+        FILL_A,
+    )?;
+    m.verify_range("CPU read of the lower half", 0, half, 1)?;
+    m.verify_u32(
+        "CPU read of the device-written upper half",
+        half,
+        len - half,
+        FILL_A,
+    )
+}
