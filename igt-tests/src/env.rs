@@ -95,6 +95,13 @@ impl Env {
         self.vram_size / self.page
     }
 
+    /// A page count that overflows VRAM: a quarter more than it holds, and
+    /// at least a chunk more.
+    pub fn pages_beyond_vram(&self) -> u64 {
+        let vram = self.vram_pages();
+        vram + (vram / 4).max(self.chunk_size / self.page)
+    }
+
     /// SVM_BIND MIGRATE of `range` to `target`; returns the pages moved.
     ///
     /// Like the other helpers here, it allocates nothing unless it fails.

@@ -882,8 +882,7 @@ fn mremap_dontunmap() -> TestResult {
 fn evict() -> TestResult {
     let env = Env::init()?;
     let vram = env.vram_pages();
-    // A quarter more than VRAM holds, and at least a chunk more.
-    let n = vram + (vram / 4).max(env.chunk_size / env.page);
+    let n = env.pages_beyond_vram();
     let m = anon(&env, n)?;
     m.fill(1);
     let first = env.migrate(

@@ -872,8 +872,7 @@ pub fn file_evict() -> TestResult {
     let dir = FsDir::tmpfs()?;
     let page = env.page;
     let vram = env.vram_pages();
-    // A quarter more than VRAM holds, and at least a chunk more.
-    let n = vram + (vram / 4).max(env.chunk_size / page);
+    let n = env.pages_beyond_vram();
     let len = n * page;
     let half = n / 2 * page;
     let f = TestFile::new(&dir, "evict", len)?;
