@@ -261,18 +261,20 @@ fn is_plan(l: &str) -> bool {
 }
 
 /// Boots the normal kernel with one on-request suite and prints its output.
-fn show_suite(suite: &str, timeout: Option<Duration>, title: &str) -> Result<bool> {
-    let run = vm::vm(Flavor::Normal, &[suite.to_string()], timeout)?;
-    let text =
-        String::from_utf8_lossy(&std::fs::read(&run.tests_log).unwrap_or_default()).into_owned();
+/// Prints what `suite` printed in `run`, under `title`.
+fn show_output(run: &vm::Run, text: &str, suite: &str, title: &str) {
     step(title);
-    let lines = suite_output(&text, suite);
+    let lines = suite_output(text, suite);
     if lines.is_empty() {
         println!("    (nothing: see {})", run.tests_log.display());
     }
     for l in lines {
         println!("    {l}");
     }
+}
+
+/// Says where the logs of a failed run are.
+fn report_run(run: &vm::Run) -> bool {
     if !run.ok() {
         println!(
             "    the run failed; logs: console {}, test output {}",
@@ -280,7 +282,18 @@ fn show_suite(suite: &str, timeout: Option<Duration>, title: &str) -> Result<boo
             run.tests_log.display()
         );
     }
-    Ok(run.ok())
+    run.ok()
+}
+
+fn tests_text(run: &vm::Run) -> String {
+    String::from_utf8_lossy(&std::fs::read(&run.tests_log).unwrap_or_default()).into_owned()
+}
+
+/// Boots the VM with `suite` alone and prints its output under `title`.
+fn show_suite(suite: &str, timeout: Option<Duration>, title: &str) -> Result<bool> {
+    let run = vm::vm(Flavor::Normal, &[suite.to_string()], timeout)?;
+    show_output(&run, &tests_text(&run), suite, title);
+    Ok(report_run(&run))
 }
 
 /// `cargo xtask run`: boots the VM and runs the SVM demo on nova-svm.
@@ -292,13 +305,33 @@ fn demo(timeout: Option<Duration>) -> Result<bool> {
     )
 }
 
-/// `cargo xtask bench`: one boot, the migration benchmark, its table.
+/// `cargo xtask bench`: one boot, the migration benchmark and the C/Rust
+/// dmirror benchmark, their tables.
 fn bench(timeout: Option<Duration>) -> Result<bool> {
-    show_suite(
+    let suites = [vm::BENCH.to_string(), vm::HMM_BENCH.to_string()];
+    let run = vm::vm(Flavor::Normal, &suites, timeout)?;
+    let text = tests_text(&run);
+    show_output(
+        &run,
+        &text,
         vm::BENCH,
-        timeout,
         "nova_svm_bench (nova-svm vs test_hmm vs memcpy), as the VM printed it:",
-    )
+    );
+    let (c, rust) = hmmbench::parse_rounds(&suite_output(&text, vm::HMM_BENCH));
+    step(&format!(
+        "hmm-tests benchmark_thp_migration, median of {} C and {} Rust rounds, alternating:",
+        c.len(),
+        rust.len()
+    ));
+    let (c, rust) = (hmmbench::median_rows(&c), hmmbench::median_rows(&rust));
+    if c.is_empty() || rust.is_empty() {
+        println!("    (no complete rounds: see {})", run.tests_log.display());
+    } else {
+        for l in hmmbench::compare(&c, &rust).lines() {
+            println!("    {l}");
+        }
+    }
+    Ok(report_run(&run))
 }
 
 #[cfg(test)]

@@ -23,10 +23,13 @@ pub const KUNIT: &str = "kunit";
 pub const BENCH: &str = "bench";
 /// The suite of `cargo xtask run`.
 pub const DEMO: &str = "demo";
+/// The suite of `cargo xtask bench` that runs hmm-tests' migration
+/// benchmark on C test_hmm and the Rust dmirror, alternating.
+pub const HMM_BENCH: &str = "hmm-bench";
 /// Suites that run only when named (`cargo xtask bench`, `cargo xtask run`,
 /// `cargo xtask vm bench`): they measure or show rather than test, so
 /// `cargo xtask test` and a bare `cargo xtask vm` leave them out.
-pub const ON_REQUEST: &[&str] = &[BENCH, DEMO];
+pub const ON_REQUEST: &[&str] = &[BENCH, HMM_BENCH, DEMO];
 
 /// The size of the VM's ext4 disk (a sparse file).
 pub const EXT4_IMAGE_MIB: u64 = 256;
@@ -735,8 +738,9 @@ mod tests {
             assert!(!all.contains(&s.to_string()), "{s} is in the default set");
             assert!(known.contains(&s.to_string()), "no script for {s}");
             assert_eq!(check_suites(&[s.to_string()]).unwrap(), [s.to_string()]);
-            // Their binaries come from igt-tests.
-            assert!(igt::SUITES.contains(s), "{s}");
+            // Their binaries come from igt-tests, but for hmm-bench's
+            // hmm-tests, which every boot packs.
+            assert!(igt::SUITES.contains(s) || *s == HMM_BENCH, "{s}");
         }
         // The default set is what `test` and a bare `vm` run.
         assert_eq!(check_suites(&[]).unwrap(), all);
