@@ -24,7 +24,8 @@ pub const PACKAGES: &[&str] = &[
     "libssl-dev",
     "cpio",
     "rsync",
-    "e2fsprogs", // mkfs.ext4, for the VM's ext4 disk (vm::make_ext4_image)
+    "e2fsprogs", // mkfs.ext4, for the VM's ext4 disk (vm::EXT4)
+    "xfsprogs",  // mkfs.xfs, for the VM's xfs disk (vm::XFS)
     "gcc",
     "make",
     "xz-utils",

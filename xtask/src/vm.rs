@@ -31,33 +31,43 @@ pub const HMM_BENCH: &str = "hmm-bench";
 /// `cargo xtask test` and a bare `cargo xtask vm` leave them out.
 pub const ON_REQUEST: &[&str] = &[BENCH, HMM_BENCH, DEMO];
 
-/// The size of the VM's ext4 disk (a sparse file).
-pub const EXT4_IMAGE_MIB: u64 = 256;
-/// Where init mounts the ext4 disk; the suites find it in `HMM_EXT4_DIR`.
-pub const EXT4_MOUNT: &str = "/mnt/ext4";
-/// The start of init's console lines about something that went wrong
-/// outside a suite (the ext4 disk did not mount or unmount); `cargo xtask
-/// vm` repeats them as warnings.
-pub const INIT_WARNING: &str = "nova-init: warning: ";
-
-/// Finds `mkfs.ext4`: on `PATH`, or in `/usr/sbin` or `/sbin`, which a
-/// user's `PATH` on Debian leaves out.
-fn find_mkfs_ext4() -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain([PathBuf::from("/usr/sbin"), PathBuf::from("/sbin")])
-        .map(|d| d.join("mkfs.ext4"))
-        .find(|p| p.is_file())
+/// A file system the VM gets on a virtio disk of its own: an image made
+/// fresh for each boot, which init mounts and names to the suites in an
+/// environment variable.
+#[derive(Debug)]
+pub struct DiskFs {
+    /// The file system type, as `mount -t` takes it.
+    pub name: &'static str,
+    /// The device in the VM (the disks' order on QEMU's command line).
+    pub dev: &'static str,
+    /// Where init mounts it.
+    pub mount: &'static str,
+    /// The variable that names the mount point to the suites.
+    pub env: &'static str,
+    /// The size of the image (a sparse file).
+    pub mib: u64,
+    /// The program that formats the image.
+    pub mkfs: &'static str,
+    /// The Debian package with `mkfs`, for the error message.
+    pub package: &'static str,
+    /// `mkfs`'s arguments before the image path.
+    pub args: &'static [&'static str],
 }
 
-/// The `mkfs.ext4` arguments for the VM's disk image. `-T default` and
-/// `-b 4096` keep mke2fs from choosing 1 KiB blocks for a "small" file
-/// system (the page cache tests want block size = page size); the inode
-/// tables and the journal are zeroed here (or marked as zero when the file
-/// is sparse) so that the guest never starts ext4lazyinit; the root
-/// directory belongs to root whoever runs xtask.
-pub fn mkfs_ext4_args(image: &Path) -> Vec<OsString> {
-    let mut v: Vec<OsString> = [
+/// The ext4 disk. `-T default` and `-b 4096` keep mke2fs from choosing
+/// 1 KiB blocks for a "small" file system (the page cache tests want block
+/// size = page size); the inode tables and the journal are zeroed here (or
+/// marked as zero when the file is sparse) so that the guest never starts
+/// ext4lazyinit; the root directory belongs to root whoever runs xtask.
+pub const EXT4: DiskFs = DiskFs {
+    name: "ext4",
+    dev: "/dev/vda",
+    mount: "/mnt/ext4",
+    env: "HMM_EXT4_DIR",
+    mib: 256,
+    mkfs: "mkfs.ext4",
+    package: "e2fsprogs",
+    args: &[
         "-q",
         "-F",
         "-T",
@@ -72,53 +82,98 @@ pub fn mkfs_ext4_args(image: &Path) -> Vec<OsString> {
         "nova-ext4",
         "-E",
         "lazy_itable_init=0,lazy_journal_init=0,root_owner=0:0",
-    ]
-    .iter()
-    .map(OsString::from)
-    .collect();
-    v.push(image.into());
-    v
-}
+    ],
+};
 
-/// Makes a fresh, empty ext4 image at `image`: a sparse file of
-/// [`EXT4_IMAGE_MIB`] MiB formatted by `mkfs.ext4`. Returns how long that
-/// took.
-pub fn make_ext4_image(image: &Path) -> Result<Duration> {
-    let start = Instant::now();
-    let Some(mkfs) = find_mkfs_ext4() else {
-        bail!(
-            "mkfs.ext4 not found (on PATH, in /usr/sbin or /sbin); the VM's ext4 disk needs it: \
-             run `cargo xtask setup`, which installs e2fsprogs"
-        );
-    };
-    // A new file each time: nothing from an earlier boot survives.
-    let _ = fs::remove_file(image);
-    let file = fs::File::create(image)
-        .context(|| format!("cannot create the VM's ext4 image {}", image.display()))?;
-    file.set_len(EXT4_IMAGE_MIB << 20).context(|| {
-        format!(
-            "cannot size the VM's ext4 image {} to {EXT4_IMAGE_MIB} MiB",
-            image.display()
-        )
-    })?;
-    drop(file);
-    let out = Command::new(&mkfs)
-        .args(mkfs_ext4_args(image))
-        .stdin(Stdio::null())
-        .output()
-        .context(|| format!("cannot start {}", mkfs.display()))?;
-    if !out.status.success() {
-        bail!(
-            "{} failed ({}) on the VM's ext4 image {}: {}\n\
-             check the space free in {}; reinstall e2fsprogs with `cargo xtask setup` if mkfs.ext4 is broken",
-            mkfs.display(),
-            out.status,
-            image.display(),
-            String::from_utf8_lossy(&out.stderr).trim(),
-            image.parent().unwrap_or(image).display()
-        );
+/// The xfs disk: a file system whose page cache uses large folios. 300 MiB
+/// is the smallest that mkfs.xfs makes; `-K` skips the discard, which
+/// would only punch the holes the sparse file already has.
+pub const XFS: DiskFs = DiskFs {
+    name: "xfs",
+    dev: "/dev/vdb",
+    mount: "/mnt/xfs",
+    env: "HMM_XFS_DIR",
+    mib: 320,
+    mkfs: "mkfs.xfs",
+    package: "xfsprogs",
+    args: &["-q", "-f", "-K", "-b", "size=4096", "-L", "nova-xfs"],
+};
+
+/// The VM's disks, in the order QEMU gets them (`/dev/vda`, `/dev/vdb`).
+pub const DISKS: &[DiskFs] = &[EXT4, XFS];
+
+/// The start of init's console lines about something that went wrong
+/// outside a suite (a disk did not mount or unmount); `cargo xtask vm`
+/// repeats them as warnings.
+pub const INIT_WARNING: &str = "nova-init: warning: ";
+
+impl DiskFs {
+    /// Finds `mkfs`: on `PATH`, or in `/usr/sbin` or `/sbin`, which a
+    /// user's `PATH` on Debian leaves out.
+    fn find_mkfs(&self) -> Option<PathBuf> {
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        std::env::split_paths(&path)
+            .chain([PathBuf::from("/usr/sbin"), PathBuf::from("/sbin")])
+            .map(|d| d.join(self.mkfs))
+            .find(|p| p.is_file())
     }
-    Ok(start.elapsed())
+
+    /// `mkfs`'s arguments for `image`.
+    pub fn mkfs_args(&self, image: &Path) -> Vec<OsString> {
+        let mut v: Vec<OsString> = self.args.iter().map(OsString::from).collect();
+        v.push(image.into());
+        v
+    }
+
+    /// The image's file name in the VM directory.
+    pub fn image_name(&self) -> String {
+        format!("{}.img", self.name)
+    }
+
+    /// Makes a fresh, empty image at `image`: a sparse file of
+    /// [`DiskFs::mib`] MiB formatted by `mkfs`. Returns how long that took.
+    pub fn make_image(&self, image: &Path) -> Result<Duration> {
+        let start = Instant::now();
+        let (name, mib) = (self.name, self.mib);
+        let Some(mkfs) = self.find_mkfs() else {
+            bail!(
+                "{} not found (on PATH, in /usr/sbin or /sbin); the VM's {name} disk needs it: \
+                 run `cargo xtask setup`, which installs {}",
+                self.mkfs,
+                self.package
+            );
+        };
+        // A new file each time: nothing from an earlier boot survives.
+        let _ = fs::remove_file(image);
+        let file = fs::File::create(image)
+            .context(|| format!("cannot create the VM's {name} image {}", image.display()))?;
+        file.set_len(mib << 20).context(|| {
+            format!(
+                "cannot size the VM's {name} image {} to {mib} MiB",
+                image.display()
+            )
+        })?;
+        drop(file);
+        let out = Command::new(&mkfs)
+            .args(self.mkfs_args(image))
+            .stdin(Stdio::null())
+            .output()
+            .context(|| format!("cannot start {}", mkfs.display()))?;
+        if !out.status.success() {
+            bail!(
+                "{} failed ({}) on the VM's {name} image {}: {}\n\
+                 check the space free in {}; reinstall {} with `cargo xtask setup` if {} is broken",
+                mkfs.display(),
+                out.status,
+                image.display(),
+                String::from_utf8_lossy(&out.stderr).trim(),
+                image.parent().unwrap_or(image).display(),
+                self.package,
+                self.mkfs
+            );
+        }
+        Ok(start.elapsed())
+    }
 }
 
 /// A QEMU `-drive` value for a raw virtio-blk disk: commas in the path are
@@ -130,14 +185,14 @@ pub fn virtio_drive(image: &Path) -> OsString {
 }
 
 /// What QEMU is given: the machine, the two serial logs, the kernel, the
-/// initramfs, the command line and the ext4 disk (`/dev/vda` in the VM).
+/// initramfs, the command line and the disk images ([`DISKS`]' order).
 pub struct QemuConfig<'a> {
     pub bzimage: &'a Path,
     pub initrd: &'a Path,
     pub append: &'a str,
     pub console: &'a Path,
     pub tests_log: &'a Path,
-    pub ext4_image: &'a Path,
+    pub disks: &'a [PathBuf],
 }
 
 impl QemuConfig<'_> {
@@ -175,7 +230,9 @@ impl QemuConfig<'_> {
         pair("-kernel", self.bzimage.into());
         pair("-initrd", self.initrd.into());
         pair("-append", self.append.into());
-        pair("-drive", virtio_drive(self.ext4_image));
+        for d in self.disks {
+            pair("-drive", virtio_drive(d));
+        }
         v
     }
 }
@@ -393,13 +450,22 @@ pub fn boot(
             script_suites.join(",")
         }
     );
-    let ext4_image = dir.join("ext4.img");
-    let took = make_ext4_image(&ext4_image)?;
-    note(&format!(
-        "ext4 disk: {} ({EXT4_IMAGE_MIB} MiB, sparse), made in {} ms; {EXT4_MOUNT} in the VM",
-        ext4_image.display(),
-        took.as_millis()
-    ));
+    let mut disks = Vec::new();
+    for d in DISKS {
+        let image = dir.join(d.image_name());
+        let took = d.make_image(&image)?;
+        note(&format!(
+            "{} disk: {} ({} MiB, sparse), made in {} ms; {} at {} in the VM ({})",
+            d.name,
+            image.display(),
+            d.mib,
+            took.as_millis(),
+            d.dev,
+            d.mount,
+            d.env
+        ));
+        disks.push(image);
+    }
     step(&format!(
         "booting the {} kernel in QEMU (TCG, 2 CPUs, 2 GiB) for: {}",
         flavor.name(),
@@ -411,7 +477,7 @@ pub fn boot(
         append: &append,
         console: &console,
         tests_log: &tests_log,
-        ext4_image: &ext4_image,
+        disks: &disks,
     };
     let start = Instant::now();
     let mut child = Command::new("qemu-system-x86_64")
@@ -750,14 +816,17 @@ mod tests {
     }
 
     #[test]
-    fn qemu_gets_the_ext4_disk() {
+    fn qemu_gets_the_disks_in_order() {
         let q = QemuConfig {
             bzimage: Path::new("/c/stage/bzImage"),
             initrd: Path::new("/c/vm/initramfs.cpio"),
             append: "console=ttyS0 nova.suites=hmm",
             console: Path::new("/c/vm/console.log"),
             tests_log: Path::new("/c/vm/tests.log"),
-            ext4_image: Path::new("/c/vm/ext4.img"),
+            disks: &[
+                PathBuf::from("/c/vm/ext4.img"),
+                PathBuf::from("/c/vm/xfs.img"),
+            ],
         };
         let args: Vec<String> = q
             .args()
@@ -772,7 +841,10 @@ mod tests {
         };
         assert_eq!(
             after("-drive"),
-            ["file=/c/vm/ext4.img,if=virtio,format=raw,cache=unsafe"]
+            [
+                "file=/c/vm/ext4.img,if=virtio,format=raw,cache=unsafe",
+                "file=/c/vm/xfs.img,if=virtio,format=raw,cache=unsafe"
+            ]
         );
         assert_eq!(
             after("-serial"),
@@ -789,35 +861,43 @@ mod tests {
         );
     }
 
-    #[test]
-    fn mkfs_makes_a_4k_block_image() {
-        let args = mkfs_ext4_args(Path::new("/c/ext4.img"));
-        let args: Vec<&str> = args.iter().map(|a| a.to_str().unwrap()).collect();
-        assert_eq!(args.last(), Some(&"/c/ext4.img"));
-        assert!(args.windows(2).any(|w| w == ["-b", "4096"]), "{args:?}");
-        assert!(args.contains(&"-F") && args.contains(&"-q"), "{args:?}");
-
-        if find_mkfs_ext4().is_none() {
-            return; // No e2fsprogs on this host.
-        }
-        let dir = std::env::temp_dir().join(format!("xtask-ext4-{}", std::process::id()));
+    /// Makes `d`'s image in a temporary directory over a stale file; the
+    /// image's metadata and bytes, or `None` without `mkfs` on this host.
+    fn make_test_image(d: &DiskFs) -> Option<(fs::Metadata, Vec<u8>)> {
+        d.find_mkfs()?;
+        let dir = std::env::temp_dir().join(format!("xtask-{}-{}", d.name, std::process::id()));
         fs::create_dir_all(&dir).unwrap();
-        let image = dir.join("ext4.img");
+        let image = dir.join(d.image_name());
         fs::write(&image, b"left over from an earlier boot").unwrap();
-        let made = make_ext4_image(&image);
+        let made = d.make_image(&image);
         let meta = fs::metadata(&image);
         let data = fs::read(&image);
         fs::remove_dir_all(&dir).unwrap();
         made.unwrap();
         let (meta, data) = (meta.unwrap(), data.unwrap());
-        assert_eq!(meta.len(), EXT4_IMAGE_MIB << 20);
+        assert_eq!(meta.len(), d.mib << 20);
         // Sparse: far fewer blocks on disk than its size.
         use std::os::unix::fs::MetadataExt;
         assert!(
             meta.blocks() * 512 < meta.len() / 4,
-            "{} blocks",
+            "{}: {} blocks",
+            d.name,
             meta.blocks()
         );
+        Some((meta, data))
+    }
+
+    #[test]
+    fn mkfs_makes_a_4k_block_ext4_image() {
+        let args = EXT4.mkfs_args(Path::new("/c/ext4.img"));
+        let args: Vec<&str> = args.iter().map(|a| a.to_str().unwrap()).collect();
+        assert_eq!(args.last(), Some(&"/c/ext4.img"));
+        assert!(args.windows(2).any(|w| w == ["-b", "4096"]), "{args:?}");
+        assert!(args.contains(&"-F") && args.contains(&"-q"), "{args:?}");
+
+        let Some((_, data)) = make_test_image(&EXT4) else {
+            return; // No e2fsprogs on this host.
+        };
         // The ext2/3/4 superblock at 1024: magic 0xef53 at 56, and
         // s_log_block_size (block size = 1024 << it) at 24.
         let sb = &data[1024..2048];
@@ -826,18 +906,51 @@ mod tests {
     }
 
     #[test]
-    fn init_mounts_ext4_and_warns_in_the_known_form() {
-        let init = include_str!("../vm/init");
+    fn mkfs_makes_a_4k_block_xfs_image() {
+        let args = XFS.mkfs_args(Path::new("/c/xfs.img"));
+        let args: Vec<&str> = args.iter().map(|a| a.to_str().unwrap()).collect();
+        assert_eq!(args.last(), Some(&"/c/xfs.img"));
         assert!(
-            init.contains(EXT4_MOUNT),
-            "init does not mount {EXT4_MOUNT}"
+            args.windows(2).any(|w| w == ["-b", "size=4096"]),
+            "{args:?}"
         );
-        assert!(init.contains("HMM_EXT4_DIR"));
+
+        let Some((_, data)) = make_test_image(&XFS) else {
+            return; // No xfsprogs on this host.
+        };
+        // The xfs superblock at 0, big-endian: magic "XFSB", then
+        // sb_blocksize at 4.
+        assert_eq!(&data[0..4], b"XFSB");
+        assert_eq!(
+            u32::from_be_bytes([data[4], data[5], data[6], data[7]]),
+            4096
+        );
+    }
+
+    #[test]
+    fn disks_have_distinct_devices_mounts_and_variables() {
+        for (i, a) in DISKS.iter().enumerate() {
+            // QEMU names virtio disks vda, vdb, ... in command-line order.
+            let letter = char::from(b'a' + u8::try_from(i).unwrap());
+            assert_eq!(a.dev, format!("/dev/vd{letter}"));
+            for b in &DISKS[i + 1..] {
+                assert!(a.mount != b.mount && a.env != b.env && a.name != b.name);
+            }
+        }
+    }
+
+    #[test]
+    fn init_mounts_the_disks_and_warns_in_the_known_form() {
+        let init = include_str!("../vm/init");
+        for d in DISKS {
+            let line = format!("mount_disk {} {} {} {}\n", d.name, d.dev, d.mount, d.env);
+            assert!(init.contains(&line), "init does not have `{line}`");
+        }
         // init's `say "<4>" "warning: ..."` writes INIT_WARNING through
         // /dev/kmsg (or the console).
         assert_eq!(INIT_WARNING, "nova-init: warning: ");
         assert!(init.contains("nova-init: $2\" > /dev/kmsg"));
-        assert!(init.contains("say \"<4>\" \"warning: ext4 disk not mounted"));
+        assert!(init.contains("say \"<4>\" \"warning: $1 disk not mounted"));
         let console = "[    1.0] virtio_blk virtio0: [vda] 524288 512-byte logical blocks\r\n\
                        [    1.2] nova-init: warning: ext4 disk not mounted: no /dev/vda\r\n\
                        nova-init: suite hmm: start\r\n";
