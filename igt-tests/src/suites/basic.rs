@@ -204,6 +204,12 @@ pub const SUBTESTS: &[Subtest] = &[
         run: file::file_device_write_fsync,
     },
     Subtest {
+        name: "file-device-write-remount",
+        description: "device writes to an ext4 file's VRAM pages survive unmount and mount, \
+                      with fsync and with the pages still in VRAM at the unmount",
+        run: file::file_device_write_remount,
+    },
+    Subtest {
         name: "file-read-write-syscalls",
         description: "pread sees VRAM pages' data; pwrite over them reaches the device",
         run: file::file_read_write_syscalls,
