@@ -239,6 +239,17 @@ pub const SUBTESTS: &[Subtest] = &[
         description: "a tmpfs file larger than VRAM: residency never exceeds VRAM, data intact",
         run: file::file_evict,
     },
+    Subtest {
+        name: "file-random",
+        description:
+            "seeded random file ops, migrations and device writes vs a shadow copy, per fs",
+        run: crate::suites::file_random::file_random,
+    },
+    Subtest {
+        name: "file-random-stress",
+        description: "file-random while stress-ng --vm keeps most free memory busy",
+        run: crate::suites::file_random::file_random_stress,
+    },
 ];
 
 /// Pages of the buffers most subtests use: small enough for TCG and the
