@@ -7,6 +7,7 @@ mod kconfig;
 mod kernel;
 mod setup;
 mod splat;
+mod stressng;
 mod tap;
 mod util;
 mod vm;

@@ -589,7 +589,12 @@ pub fn vm(flavor: Flavor, suites: &[String], timeout: Option<Duration>) -> Resul
     // The IGT binaries do not depend on the kernel; they are built only
     // for a boot that runs their suite.
     let extra = if suites.iter().any(|s| igt::SUITES.contains(&s.as_str())) {
-        igt::build()?
+        let mut v = igt::build()?;
+        // stress-ng, for file-random-stress (optional: a note when absent).
+        if suites.iter().any(|s| s == igt::SUITE) {
+            v.extend(crate::stressng::initramfs_entries()?);
+        }
+        v
     } else {
         Vec::new()
     };
