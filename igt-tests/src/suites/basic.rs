@@ -250,6 +250,11 @@ pub const SUBTESTS: &[Subtest] = &[
         description: "file-random while stress-ng --vm keeps most free memory busy",
         run: crate::suites::file_random::file_random_stress,
     },
+    Subtest {
+        name: "file-device-write-pageout",
+        description: "device writes to file pages survive MADV_PAGEOUT, wherever they were",
+        run: crate::suites::file_random::file_device_write_pageout,
+    },
 ];
 
 /// Pages of the buffers most subtests use: small enough for TCG and the

@@ -225,6 +225,27 @@ pub struct Shape {
     pub direct: bool,
     /// Whether MADV_PAGEOUT operations are drawn.
     pub pageout: bool,
+    /// Kinds not drawn, a bit per [`WEIGHTS`] entry ([`OPS_SKIP_ENV`]; for
+    /// finding which kind a failure needs, never by default).
+    pub without: u32,
+}
+
+/// The environment variable with operation kinds not to draw, by name,
+/// comma-separated (`Pageout,Zap`): a diagnostic, printed when used.
+pub const OPS_SKIP_ENV: &str = "NOVA_SVM_RANDOM_SKIP";
+
+/// The bit mask of [`Shape::without`] for kind names such as
+/// `Pageout,Zap`.
+pub fn kinds_mask(names: &str) -> Result<u32, String> {
+    let mut m = 0;
+    for n in names.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let i = WEIGHTS
+            .iter()
+            .position(|(k, _)| format!("{k:?}").eq_ignore_ascii_case(n))
+            .ok_or_else(|| format!("{OPS_SKIP_ENV}: no operation kind `{n}`"))?;
+        m |= 1 << i;
+    }
+    Ok(m)
 }
 
 /// The operation kinds and their weights.
@@ -309,11 +330,18 @@ fn byte_range(rng: &mut SplitMix64, page: u64, end: u64, align: u64) -> (u64, u6
 /// Draws the next operation for a file of `size` bytes.
 pub fn gen_op(rng: &mut SplitMix64, shape: &Shape, size: u64) -> Op {
     let page = shape.page;
-    let total: u64 = WEIGHTS.iter().map(|w| w.1).sum();
+    let weight = |i: usize| {
+        if shape.without & (1 << i) != 0 {
+            0
+        } else {
+            WEIGHTS[i].1
+        }
+    };
+    let total: u64 = (0..WEIGHTS.len()).map(weight).sum();
     loop {
         let mut r = rng.below(total);
-        let kind = WEIGHTS
-            .iter()
+        let kind = (0..WEIGHTS.len())
+            .map(|i| (WEIGHTS[i].0, weight(i)))
             .find(|(_, w)| {
                 if r < *w {
                     true
@@ -1028,11 +1056,22 @@ fn run_fs(
         Err(e) if e.raw_os_error() == Some(libc::EINVAL) => false,
         Err(e) => return Err(fail(format!("madvise(MADV_PAGEOUT): {}", describe(&e)))),
     };
+    let without = match std::env::var(OPS_SKIP_ENV) {
+        Ok(v) => kinds_mask(&v).map_err(fail)?,
+        Err(_) => 0,
+    };
+    if without != 0 {
+        println!(
+            "file-random: fs={name}: NOT drawn ({OPS_SKIP_ENV}, a diagnostic): {}",
+            std::env::var(OPS_SKIP_ENV).unwrap_or_default()
+        );
+    }
     let shape = Shape {
         page,
         cap,
         direct: direct.is_some(),
         pageout,
+        without,
     };
     println!(
         "file-random: fs={name} ({}): {PAGES} pages, {ops} ops, seed={seed:#x}; O_DIRECT {}, MADV_PAGEOUT {}",
@@ -1275,6 +1314,7 @@ pub fn stress_args(bytes: u64, timeout_s: u64) -> Vec<String> {
         "--vm-bytes".into(),
         format!("{}k", bytes / 1024),
         "--vm-keep".into(),
+        "--vm-populate".into(),
         "--timeout".into(),
         format!("{timeout_s}s"),
         "--temp-path".into(),
@@ -1330,7 +1370,7 @@ impl StressNg {
             per_worker >> 20
         );
         // Wait until the workers hold most of their memory.
-        let want = per_worker * STRESS_WORKERS / 10 * 8;
+        let want = per_worker * STRESS_WORKERS / 4 * 3;
         let start = Instant::now();
         loop {
             s.check_alive("while starting")?;
@@ -1345,9 +1385,9 @@ impl StressNg {
                 );
                 return Ok(s);
             }
-            if start.elapsed() > Duration::from_secs(60) {
+            if start.elapsed() > Duration::from_secs(90) {
                 return Err(fail(format!(
-                    "stress-ng took only {} MiB of the {} MiB asked in 60s; its output:\n{}",
+                    "stress-ng took only {} MiB of the {} MiB asked in 90s; its output:\n{}",
                     used >> 20,
                     (per_worker * STRESS_WORKERS) >> 20,
                     s.output()
@@ -1474,6 +1514,130 @@ pub fn file_random_stress() -> TestResult {
     alive
 }
 
+/// How a `file-device-write-pageout` case puts the pages somewhere and
+/// has the device write them.
+type Prepare<'a> = &'a dyn Fn(&Env, &Mapping) -> TestResult;
+
+/// DEVICE_COPY fill value of `file-device-write-pageout`.
+const PAGEOUT_FILL: u32 = 0xd1d1_7e57;
+
+/// One case of `file-device-write-pageout` on `dir`: a file of 8 pages,
+/// mapped; `prepare` puts pages 0..4 somewhere and the device writes them
+/// (fill); then MADV_PAGEOUT of the mapping, and pread must return the
+/// device's data. Returns a description of what was lost, if anything.
+fn pageout_case(
+    env: &Env,
+    dir: &FsDir,
+    case: &str,
+    prepare: impl Fn(&Env, &Mapping) -> TestResult,
+) -> TestResult<Option<String>> {
+    let page = env.page;
+    let len = 8 * page;
+    let half = 4 * page;
+    let f = TestFile::new(dir, "pageout", len)?;
+    let m = f.map_shared(len)?;
+    prepare(env, &m)?;
+    let before = f.read_all(len)?;
+    before.verify_u32(
+        &format!("{case}: pread before MADV_PAGEOUT"),
+        0,
+        half,
+        PAGEOUT_FILL,
+    )?;
+    m.advise(0, len, libc::MADV_PAGEOUT)
+        .or_fail("madvise(MADV_PAGEOUT)")?;
+    let after = f.read_all(len)?;
+    Ok(after
+        .verify_u32(
+            &format!("{case}: pread after MADV_PAGEOUT"),
+            0,
+            half,
+            PAGEOUT_FILL,
+        )
+        .err()
+        .map(|e| match e {
+            Stop::Fail(m) | Stop::Skip(m) => m,
+        }))
+}
+
+/// `file-device-write-pageout`: what the device wrote into a file's pages
+/// survives MADV_PAGEOUT (reclaim), wherever the pages were when the
+/// device wrote them. The case that `file-random` found (seed
+/// 0x34a7867fe3326a93, tmpfs, op 7432): the CPU reads a tmpfs file's pages
+/// (clean folios, mapped writable: tmpfs has no write notification), the
+/// device writes them in system memory, MADV_PAGEOUT drops them as clean,
+/// and the file reads back zero.
+pub fn file_device_write_pageout() -> TestResult {
+    let env = Env::init()?;
+    let page = env.page;
+    let half = 4 * page;
+    let mut lost = Vec::new();
+    for &(name, find, required) in FILESYSTEMS {
+        let dir = match find() {
+            Ok(d) => d,
+            Err(Stop::Skip(why)) if !required => {
+                println!("fs={name} not run: {why}");
+                continue;
+            }
+            Err(e) => return Err(prefix(&format!("fs={name}"), e)),
+        };
+        let cases: [(&str, Prepare<'_>); 4] = [
+            (
+                "CPU-read (clean) system pages, device write in system memory",
+                &|env, m| {
+                    m.touch();
+                    env.fill("device fill", m, 0, half, PAGEOUT_FILL)
+                },
+            ),
+            (
+                "CPU-written system pages, device write in system memory",
+                &|env, m| {
+                    m.fill(1);
+                    env.fill("device fill", m, 0, half, PAGEOUT_FILL)
+                },
+            ),
+            (
+                "pages in VRAM, device write in VRAM, SVM_BIND home",
+                &|env, m| {
+                    m.fill(1);
+                    env.migrate("to VRAM", m.range(), BindTarget::GpuVram)?;
+                    env.fill("device fill", m, 0, half, PAGEOUT_FILL)?;
+                    env.migrate("home", m.range(), BindTarget::System)
+                        .map(|_| ())
+                },
+            ),
+            (
+                "CPU-read pages in VRAM, device write in VRAM, CPU read home",
+                &|env, m| {
+                    m.touch();
+                    env.migrate("to VRAM", m.range(), BindTarget::GpuVram)?;
+                    env.fill("device fill", m, 0, half, PAGEOUT_FILL)?;
+                    m.touch();
+                    Ok(())
+                },
+            ),
+        ];
+        for (case, prepare) in cases {
+            let r = pageout_case(&env, &dir, case, prepare);
+            match within(&format!("fs={name}"), r)? {
+                None => println!("fs={name}: {case}: kept"),
+                Some(m) => {
+                    println!("fs={name}: {case}: LOST: {m}");
+                    lost.push(format!("fs={name}: {m}"));
+                }
+            }
+        }
+    }
+    if lost.is_empty() {
+        Ok(())
+    } else {
+        Err(fail(format!(
+            "device writes lost to MADV_PAGEOUT:\n  {}",
+            lost.join("\n  ")
+        )))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1574,7 +1738,24 @@ mod tests {
             cap: PAGES * 4096,
             direct,
             pageout: true,
+            without: 0,
         }
+    }
+
+    #[test]
+    fn kinds_can_be_left_out() {
+        assert_eq!(kinds_mask(""), Ok(0));
+        let m = kinds_mask("Pageout, zap").unwrap();
+        assert_eq!(m.count_ones(), 2);
+        assert!(kinds_mask("Nope").is_err());
+        let s = Shape {
+            without: m,
+            ..shape(true)
+        };
+        let (ops, _) = simulate(3, 5000, &s);
+        assert!(!ops
+            .iter()
+            .any(|o| matches!(o, Op::Pageout { .. } | Op::Zap { .. })));
     }
 
     /// Runs the generator against the model alone (no file), with the
@@ -1744,5 +1925,87 @@ mod tests {
         assert!(FILESYSTEMS[0].2, "tmpfs is required");
         names.dedup();
         assert_eq!(names.len(), FILESYSTEMS.len());
+    }
+}
+
+#[cfg(test)]
+mod replay {
+    use super::*;
+
+    /// Prints the operations of a seed that touch a byte range, for
+    /// finding what a mismatch in the VM came from:
+    /// `NOVA_SVM_SEED=<seed> NOVA_SVM_REPLAY=<off>,<len>[,<until>]
+    /// cargo test -p nova-svm-igt replay -- --ignored --nocapture`.
+    #[test]
+    #[ignore]
+    fn replay() {
+        let seed = seed_from(std::env::var(SEED_ENV).ok().as_deref(), 0, 0).unwrap();
+        let spec = std::env::var("NOVA_SVM_REPLAY").unwrap_or_default();
+        let v: Vec<u64> = spec
+            .split(',')
+            .filter_map(|x| {
+                let x = x.trim();
+                match x.strip_prefix("0x") {
+                    Some(h) => u64::from_str_radix(h, 16).ok(),
+                    None => x.parse().ok(),
+                }
+            })
+            .collect();
+        let (lo, len) = (
+            v.first().copied().unwrap_or(0),
+            v.get(1).copied().unwrap_or(u64::MAX),
+        );
+        let until = v.get(2).copied().unwrap_or(DEFAULT_OPS);
+        let hi = lo.saturating_add(len);
+        let direct = std::env::var("NOVA_SVM_REPLAY_DIRECT").map_or(true, |v| v == "1");
+        let without = kinds_mask(&std::env::var(OPS_SKIP_ENV).unwrap_or_default()).unwrap();
+        let s = Shape {
+            page: 4096,
+            cap: PAGES * 4096,
+            direct,
+            pageout: true,
+            without,
+        };
+        let mut rng = SplitMix64::new(seed);
+        let mut size = s.cap;
+        let page = s.page;
+        for n in 0..until {
+            let op = gen_op(&mut rng, &s, size);
+            let (a, b, also) = match op {
+                Op::CpuWrite { off, len, .. }
+                | Op::CpuRead { off, len }
+                | Op::Pwrite { off, len, .. }
+                | Op::Pread { off, len }
+                | Op::ToVram { off, len }
+                | Op::ToSystem { off, len }
+                | Op::DevFill { off, len, .. }
+                | Op::DevRead { off, len }
+                | Op::Zap { off, len }
+                | Op::Pageout { off, len }
+                | Op::DirectRead { off, len, .. }
+                | Op::DirectWrite { off, len, .. }
+                | Op::DevCopyIn { dst: off, len, .. } => (off, off + len, None),
+                Op::DevCopy { src, dst, len } => (dst, dst + len, Some((src, src + len))),
+                Op::Sync { off, len, .. } | Op::Fadvise { off, len } => {
+                    if len == 0 {
+                        (0, u64::MAX, None)
+                    } else {
+                        (off, off + len, None)
+                    }
+                }
+                Op::Truncate { .. } | Op::Extend { .. } | Op::VerifyAll => (0, u64::MAX, None),
+            };
+            let hit = |x: u64, y: u64| x < hi && lo < y;
+            if hit(a, b) || also.is_some_and(|(x, y)| hit(x, y)) {
+                println!("op {n} (size {size:#x}): {op:?}");
+            }
+            match op {
+                Op::Pwrite { off, len, .. } => size = size.max(off + len),
+                Op::Truncate { to, regrow } => size = if regrow > 0 { regrow } else { to },
+                Op::Extend { to } => size = to,
+                _ => {}
+            }
+            let _ = page;
+        }
     }
 }
