@@ -28,7 +28,11 @@
 //! (seen for dirty ones, and for clean ones at the first SVM_BIND after
 //! fsync) ends the migration of its PMD range. The
 //! subtests make their files out of order-0 folios (CPU writes through a
-//! mapping of a hole, or one write(2) a page).
+//! mapping of a hole, or one write(2) a page). The first works for small
+//! files only: in a larger one, the faults' readahead over the hole grows
+//! into large folios (a 16 MiB file written through its mapping moved
+//! 2048 of its 4096 pages), so the demo and the benchmark write one page
+//! at a time.
 //!
 //! tmpfs is `/tmp` when that is a tmpfs (as in the test VM), or a tmpfs
 //! that the subtest mounts itself. ext4 is the file system named by
