@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 
 //! `nova_svm_bench`: migration throughput of nova-svm next to the kernel's
-//! `test_hmm` and a plain `memcpy`, for 4 KiB pages and 2 MiB folios.
+//! `test_hmm` and a plain `memcpy`, for anonymous 4 KiB pages and 2 MiB
+//! folios, and for the page cache of tmpfs and ext4 files.
 //!
 //! For each size class a fresh buffer is filled with a pattern, migrated to
 //! the device and back, and checked; each migration is timed on its own.
@@ -13,13 +14,21 @@
 //! - 2M: a buffer aligned to 2 MiB with `MADV_HUGEPAGE`; whether the kernel
 //!   really gave it transparent huge pages is read from `AnonHugePages` in
 //!   `/proc/self/smaps` and printed.
+//! - tmpfs, ext4: a `MAP_SHARED` mapping of a file on a tmpfs (`/tmp` in
+//!   the VM) and on ext4 (`HMM_EXT4_DIR`), 4 KiB folios in the page cache.
+//!   The file is written with one write(2) a page: ext4 caches a
+//!   multi-page write (or readahead of a hole) in large folios, which do
+//!   not migrate yet. Before each round trip the CPU writes the pattern
+//!   through the mapping and fsync cleans the pages (untimed), so that
+//!   writeback, which brings dirty device pages home, cannot race the
+//!   timed migrations.
 //!
 //! Subjects:
 //!
 //! - memcpy: the same number of bytes copied by the CPU between two buffers
 //!   of the same class ("to device" one way, "to system" back), as a ceiling.
-//! - test_hmm: `HMM_DMIRROR_MIGRATE_TO_DEV` and `HMM_DMIRROR_MIGRATE_TO_SYS`
-//!   on `/dev/hmm_dmirror0`. Its MIGRATE_TO_DEV also copies the migrated
+//! - test_hmm: `HMM_DMIRROR_MIGRATE_TO_DEV` (`_PAGECACHE` for files) and
+//!   `HMM_DMIRROR_MIGRATE_TO_SYS` on `/dev/hmm_dmirror0`. Its MIGRATE_TO_DEV also copies the migrated
 //!   data back to a user buffer (that is the ioctl), as hmm-tests'
 //!   `benchmark_thp_migration` measures it too.
 //! - nova-svm: SVM_BIND MIGRATE to GPU_VRAM and to SYSTEM on the render
@@ -39,6 +48,7 @@ use crate::check::{describe, fail, OrFail};
 use crate::dmirror::{self, Dmirror};
 use crate::igt::{Stop, TestResult};
 use crate::mem::{anon_huge_kb, Mapping, Region};
+use crate::suites::file::{Fs, FsDir, TestFile};
 
 /// 2 MiB, the size of a PMD folio.
 pub const HUGE: u64 = 2 << 20;
@@ -135,7 +145,8 @@ impl SizeClass {
         }
     }
 
-    /// A buffer of `len` bytes of this class, not yet populated.
+    /// An anonymous buffer of `len` bytes of this class, not yet
+    /// populated.
     pub fn alloc(self, len: u64) -> TestResult<Mapping> {
         let (m, advice, what) = match self {
             SizeClass::Base => (
@@ -152,6 +163,93 @@ impl SizeClass {
         let m = m.or_fail_with(|| format!("mmap of {} MiB", len / MIB))?;
         m.advise(0, m.len(), advice).or_fail(what)?;
         Ok(m)
+    }
+}
+
+/// What a buffer of the benchmark is: anonymous memory of a size class,
+/// or a file's page cache (4 KiB folios).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Memory {
+    /// Anonymous private memory.
+    Anon(SizeClass),
+    /// A `MAP_SHARED` mapping of a file.
+    File(Fs),
+}
+
+impl Memory {
+    /// Every kind, in table order.
+    pub const ALL: [Memory; 4] = [
+        Memory::Anon(SizeClass::Base),
+        Memory::Anon(SizeClass::Huge),
+        Memory::File(Fs::Tmpfs),
+        Memory::File(Fs::Ext4),
+    ];
+
+    /// The table's name: `4K anon`, `2M anon`, `4K tmpfs`, `4K ext4`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Memory::Anon(SizeClass::Base) => "4K anon",
+            Memory::Anon(SizeClass::Huge) => "2M anon",
+            Memory::File(Fs::Tmpfs) => "4K tmpfs",
+            Memory::File(Fs::Ext4) => "4K ext4",
+        }
+    }
+
+    /// The size class of its pages.
+    pub fn class(self) -> SizeClass {
+        match self {
+            Memory::Anon(c) => c,
+            Memory::File(_) => SizeClass::Base,
+        }
+    }
+}
+
+/// A buffer to migrate: anonymous memory, or a file's mapping with the
+/// file.
+struct Buffer {
+    map: Mapping,
+    /// For a file: the file (fsynced before each round trip) and its
+    /// directory (which may be a mount of its own).
+    file: Option<(TestFile, FsDir)>,
+}
+
+impl Buffer {
+    /// A buffer of `len` bytes of `mem`. A file is written with one
+    /// write(2) a page, so that the page cache holds 4 KiB folios, and is
+    /// mapped; the mapping is not populated.
+    fn new(mem: Memory, len: u64) -> TestResult<Self> {
+        let fs = match mem {
+            Memory::Anon(class) => {
+                return Ok(Self {
+                    map: class.alloc(len)?,
+                    file: None,
+                })
+            }
+            Memory::File(fs) => fs,
+        };
+        let dir = match fs {
+            Fs::Tmpfs => FsDir::tmpfs()?,
+            Fs::Ext4 => FsDir::ext4()?,
+        };
+        let f = TestFile::new(&dir, "bench", len)?;
+        let page = crate::mem::page_size();
+        let content = Mapping::anon(len).or_fail("mmap of the file's content")?;
+        content.fill(1);
+        for p in 0..len / page {
+            f.write_from(&content, p * page, page, p * page)?;
+        }
+        f.fsync()?;
+        let map = f.map_shared(len)?;
+        Ok(Self {
+            map,
+            file: Some((f, dir)),
+        })
+    }
+
+    /// Makes the buffer's pages clean, for a file (fsync); nothing for
+    /// anonymous memory.
+    fn settle(&self) -> TestResult {
+        self.file.as_ref().map_or(Ok(()), |(f, _)| f.fsync())
     }
 }
 
@@ -237,11 +335,11 @@ impl Samples {
 }
 
 /// One line of the table: medians in MB/s, `None` where the subject did
-/// not run (missing device) or failed.
+/// not run (missing device or file system) or failed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
-    /// Size class.
-    pub class: SizeClass,
+    /// The kind of memory.
+    pub mem: Memory,
     /// Direction.
     pub dir: Direction,
     /// memcpy.
@@ -270,7 +368,7 @@ pub fn ratio(a: Option<f64>, b: Option<f64>) -> String {
 pub fn table(rows: &[Row]) -> String {
     let mut out = String::new();
     let header = [
-        "size",
+        "memory",
         "direction",
         "memcpy MB/s",
         "test_hmm MB/s",
@@ -280,7 +378,7 @@ pub fn table(rows: &[Row]) -> String {
     let mut lines: Vec<[String; 6]> = vec![header.map(str::to_string)];
     for r in rows {
         lines.push([
-            r.class.label().to_string(),
+            r.mem.label().to_string(),
             r.dir.label().to_string(),
             cell(r.memcpy),
             cell(r.test_hmm),
@@ -405,6 +503,9 @@ impl Subject for Memcpy {
 /// test_hmm's dmirror device.
 struct TestHmm {
     dev: Dmirror,
+    /// MIGRATE_TO_DEV_PAGECACHE (file mappings) rather than
+    /// MIGRATE_TO_DEV.
+    pagecache: bool,
     bounce: Mapping,
     /// `cpages` of the last MIGRATE_TO_DEV.
     cpages: u64,
@@ -412,13 +513,14 @@ struct TestHmm {
 }
 
 impl TestHmm {
-    fn new(size: u64) -> TestResult<Self> {
+    fn new(mem: Memory, size: u64) -> TestResult<Self> {
         let dev = Dmirror::open(dmirror::DEFAULT_NODE)
             .or_fail_with(|| format!("open {}", dmirror::DEFAULT_NODE))?;
         let bounce = Mapping::anon(size).or_fail("mmap of the bounce buffer")?;
         bounce.fill(1);
         Ok(Self {
             dev,
+            pagecache: matches!(mem, Memory::File(_)),
             bounce,
             cpages: 0,
             noted: false,
@@ -432,10 +534,15 @@ impl Subject for TestHmm {
     }
 
     fn to_device(&mut self, buf: &Mapping) -> TestResult {
-        self.cpages = self
-            .dev
-            .migrate_to_dev(buf, &self.bounce)
-            .or_fail("test_hmm: HMM_DMIRROR_MIGRATE_TO_DEV")?;
+        self.cpages = if self.pagecache {
+            self.dev
+                .migrate_to_dev_pagecache(buf, &self.bounce)
+                .or_fail("test_hmm: HMM_DMIRROR_MIGRATE_TO_DEV_PAGECACHE")?
+        } else {
+            self.dev
+                .migrate_to_dev(buf, &self.bounce)
+                .or_fail("test_hmm: HMM_DMIRROR_MIGRATE_TO_DEV")?
+        };
         Ok(())
     }
 
@@ -517,10 +624,11 @@ struct Outcome {
 /// `cfg.iterations` timed ones, each checked.
 fn measure(
     subject: &mut dyn Subject,
-    buf: &Mapping,
-    class: SizeClass,
+    buffer: &Buffer,
+    mem: Memory,
     cfg: &Config,
 ) -> TestResult<Outcome> {
+    let buf = &buffer.map;
     let mut out = Outcome {
         samples: Samples::default(),
         thp_before: None,
@@ -530,6 +638,7 @@ fn measure(
         // CAST: small iteration counts.
         let seed = 0x100 + it as u64;
         buf.fill(seed);
+        buffer.settle()?;
         if it == 0 {
             out.thp_before = thp_kb(buf);
         }
@@ -543,7 +652,7 @@ fn measure(
         buf.verify(
             &format!(
                 "{} {}: the buffer after round trip {it}",
-                class.label(),
+                mem.label(),
                 subject.name()
             ),
             seed,
@@ -562,40 +671,40 @@ fn kb(v: Option<u64>) -> String {
 }
 
 /// Records and prints a failure.
-fn problem(problems: &mut Vec<String>, class: SizeClass, name: &str, e: Stop) {
+fn problem(problems: &mut Vec<String>, mem: Memory, name: &str, e: Stop) {
     let msg = match e {
         Stop::Fail(m) | Stop::Skip(m) => m,
     };
-    let line = format!("{} {name}: FAILED: {msg}", class.label());
+    let line = format!("{} {name}: FAILED: {msg}", mem.label());
     println!("{line}");
     problems.push(line);
 }
 
 /// Runs `subject` (or records why it could not be set up) on a fresh
-/// buffer of `class`; `None` when it failed.
+/// buffer of `mem`; `None` when it failed.
 fn run_one(
     cfg: &Config,
-    class: SizeClass,
+    mem: Memory,
     name: &str,
     subject: TestResult<impl Subject>,
     problems: &mut Vec<String>,
 ) -> Option<Samples> {
     let r = subject.and_then(|mut s| {
-        let buf = class.alloc(cfg.size)?;
-        measure(&mut s, &buf, class, cfg)
+        let buf = Buffer::new(mem, cfg.size)?;
+        measure(&mut s, &buf, mem, cfg)
     });
     match r {
         Ok(o) => {
             println!(
                 "{} {name}: to device {}; to system {}",
-                class.label(),
+                mem.label(),
                 o.samples.spread(Direction::ToDevice),
                 o.samples.spread(Direction::ToSystem)
             );
-            if class == SizeClass::Huge {
+            if mem == Memory::Anon(SizeClass::Huge) {
                 println!(
                     "{} {name}: AnonHugePages {} after the fill, {} after the last round trip",
-                    class.label(),
+                    mem.label(),
                     kb(o.thp_before),
                     kb(o.thp_after)
                 );
@@ -603,13 +712,26 @@ fn run_one(
             Some(o.samples)
         }
         Err(e) => {
-            problem(problems, class, name, e);
+            problem(problems, mem, name, e);
             None
         }
     }
 }
 
-/// Prints whether a buffer of `class` gets huge pages.
+/// Whether the file system of `mem` is there (always, for anonymous
+/// memory); says why not.
+fn have_fs(mem: Memory) -> Result<(), String> {
+    let r = match mem {
+        Memory::Anon(_) => return Ok(()),
+        Memory::File(Fs::Tmpfs) => FsDir::tmpfs().map(drop),
+        Memory::File(Fs::Ext4) => FsDir::ext4().map(drop),
+    };
+    r.map_err(|e| match e {
+        Stop::Skip(m) | Stop::Fail(m) => m,
+    })
+}
+
+/// Prints whether an anonymous buffer of `class` gets huge pages.
 fn probe_thp(class: SizeClass, size: u64) -> TestResult {
     let probe = class.alloc(size)?;
     probe.fill(1);
@@ -707,35 +829,51 @@ pub fn run(cfg: Config) -> i32 {
     let (have_dmirror, have_nova) = setup(&cfg);
     let mut problems = Vec::new();
     let mut rows = Vec::new();
-    for class in SizeClass::ALL {
-        if let Err(e) = probe_thp(class, cfg.size) {
-            problem(&mut problems, class, "buffer", e);
+    let mut missing = Vec::new();
+    for mem in Memory::ALL {
+        if let Memory::Anon(class) = mem {
+            if let Err(e) = probe_thp(class, cfg.size) {
+                problem(&mut problems, mem, "buffer", e);
+            }
         }
-        let memcpy = run_one(
-            &cfg,
-            class,
-            "memcpy",
-            Memcpy::new(class, cfg.size),
-            &mut problems,
-        );
-        let test_hmm = have_dmirror
+        let have = match have_fs(mem) {
+            Ok(()) => true,
+            Err(why) => {
+                let line = format!("{}: left out: {why}", mem.label());
+                println!("{line}");
+                missing.push(line);
+                false
+            }
+        };
+        let memcpy = have
             .then(|| {
                 run_one(
                     &cfg,
-                    class,
-                    "test_hmm",
-                    TestHmm::new(cfg.size),
+                    mem,
+                    "memcpy",
+                    Memcpy::new(mem.class(), cfg.size),
                     &mut problems,
                 )
             })
             .flatten();
-        let nova = have_nova
-            .then(|| run_one(&cfg, class, "nova-svm", Nova::new(), &mut problems))
+        let test_hmm = (have && have_dmirror)
+            .then(|| {
+                run_one(
+                    &cfg,
+                    mem,
+                    "test_hmm",
+                    TestHmm::new(mem, cfg.size),
+                    &mut problems,
+                )
+            })
+            .flatten();
+        let nova = (have && have_nova)
+            .then(|| run_one(&cfg, mem, "nova-svm", Nova::new(), &mut problems))
             .flatten();
         for dir in [Direction::ToDevice, Direction::ToSystem] {
             let m = |s: &Option<Samples>| s.as_ref().and_then(|s| median(s.get(dir)));
             rows.push(Row {
-                class,
+                mem,
                 dir,
                 memcpy: m(&memcpy),
                 test_hmm: m(&test_hmm),
@@ -755,6 +893,9 @@ pub fn run(cfg: Config) -> i32 {
     }
     if !have_nova {
         println!("(nova-svm was not available)");
+    }
+    for m in &missing {
+        println!("({m})");
     }
     if problems.is_empty() {
         println!("every round trip kept the data");
@@ -823,14 +964,14 @@ mod tests {
     fn the_table() {
         let rows = [
             Row {
-                class: SizeClass::Base,
+                mem: Memory::Anon(SizeClass::Base),
                 dir: Direction::ToDevice,
                 memcpy: Some(1234.56),
                 test_hmm: Some(200.0),
                 nova: Some(150.0),
             },
             Row {
-                class: SizeClass::Huge,
+                mem: Memory::File(Fs::Ext4),
                 dir: Direction::ToSystem,
                 memcpy: Some(1000.0),
                 test_hmm: None,
@@ -841,19 +982,27 @@ mod tests {
         let lines: Vec<&str> = t.lines().collect();
         assert_eq!(lines.len(), 4, "{t}");
         assert!(
-            lines[0].starts_with("| size | direction | memcpy MB/s |"),
+            lines[0].starts_with("| memory  | direction | memcpy MB/s |"),
             "{t}"
         );
-        assert!(lines[1].starts_with("|------|-----------|"), "{t}");
-        assert!(lines[2].contains("| 4K   | to device |"), "{t}");
+        assert!(lines[1].starts_with("|---------|-----------|"), "{t}");
+        assert!(lines[2].contains("| 4K anon | to device |"), "{t}");
         assert!(lines[2].contains("1234.6"), "{t}");
         assert!(lines[2].ends_with("0.75x |"), "{t}");
-        assert!(lines[3].contains("| 2M   | to system |"), "{t}");
+        assert!(lines[3].contains("| 4K ext4 | to system |"), "{t}");
         assert!(lines[3].ends_with(" - |"), "{t}");
         // Every line has the same width.
         assert!(lines.iter().all(|l| l.len() == lines[0].len()), "{t}");
         // No line could be taken for a TAP result or plan.
         assert!(lines.iter().all(|l| l.starts_with('|')));
+    }
+
+    #[test]
+    fn memory_kinds() {
+        let labels: Vec<&str> = Memory::ALL.iter().map(|m| m.label()).collect();
+        assert_eq!(labels, ["4K anon", "2M anon", "4K tmpfs", "4K ext4"]);
+        assert_eq!(Memory::File(Fs::Ext4).class(), SizeClass::Base);
+        assert_eq!(Memory::Anon(SizeClass::Huge).class(), SizeClass::Huge);
     }
 
     #[test]
@@ -864,9 +1013,9 @@ mod tests {
         };
         for class in SizeClass::ALL {
             let other = class.alloc(cfg.size).unwrap();
-            let buf = class.alloc(cfg.size).unwrap();
+            let buf = Buffer::new(Memory::Anon(class), cfg.size).unwrap();
             let mut s = Memcpy { other };
-            let o = measure(&mut s, &buf, class, &cfg).unwrap();
+            let o = measure(&mut s, &buf, Memory::Anon(class), &cfg).unwrap();
             assert_eq!(o.samples.to_device.len(), 2);
             assert_eq!(o.samples.to_system.len(), 2);
         }

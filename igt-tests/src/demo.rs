@@ -6,8 +6,12 @@
 //! The CPU fills a buffer, SVM_BIND moves it to VRAM, the device's copy
 //! engine overwrites it there (DEVICE_COPY: a copy into one half, a fill of
 //! the other), and the CPU reads it back: each CPU fault on a page in VRAM
-//! brings the page home. Every step is checked; the exit status is 0 when
-//! all held and 1 otherwise.
+//! brings the page home. Then the same with a file on ext4 (the directory
+//! of `HMM_EXT4_DIR`): its page cache moves to VRAM, the device writes it,
+//! fsync writes it to the disk, the file system is unmounted and mounted
+//! again, and the file read from the disk holds what the device wrote.
+//! Every step is checked; the exit status is 0 when all held and 1
+//! otherwise.
 
 use std::time::{Duration, Instant};
 
@@ -16,12 +20,16 @@ use nova_svm_uapi::{BindTarget, Device, DeviceCopy, Param};
 use crate::check::{describe, fail, OrFail};
 use crate::igt::{Stop, TestResult};
 use crate::mem::{pattern, Mapping, Region};
+use crate::mount::MountEntry;
+use crate::suites::file::{FsDir, TestFile};
 
 const MIB: u64 = 1 << 20;
 /// The buffer the workload runs on.
 pub const DEFAULT_SIZE: u64 = 32 * MIB;
 /// The value the device's fill stores in every 32-bit word.
 pub const FILL: u32 = 0xc0ff_ee00;
+/// The value the device's fill stores in the file.
+pub const FILE_FILL: u32 = 0xf11e_da7a;
 
 /// `what took 1.234 ms (5678.9 MB/s)` for `bytes` moved in `d`.
 pub fn timing(bytes: u64, d: Duration) -> String {
@@ -218,6 +226,149 @@ impl Demo {
         println!("    to VRAM: {to_vram} pages in {}", timing(size, d_to));
         println!("    to system: {to_sys} pages in {}", timing(size, d_back));
         println!("    the CPU read it back with {faults} page faults: the data survived the trip");
+        drop(buf);
+        drop(shadow);
+        self.run_file(size / 2)
+    }
+
+    /// The file-backed part: an ext4 file's page cache moves to VRAM, the
+    /// device writes it there, fsync writes it to the disk, and after the
+    /// file system is unmounted and mounted again the disk holds what the
+    /// device wrote.
+    fn run_file(&mut self, size: u64) -> TestResult {
+        let page = nova_svm_uapi::page_size();
+        let npages = size / page;
+        let dir = match FsDir::ext4() {
+            Ok(d) => d,
+            Err(Stop::Skip(why) | Stop::Fail(why)) => {
+                self.step("file-backed memory on ext4: not run");
+                println!("    {why}");
+                return Ok(());
+            }
+        };
+        let mnt = MountEntry::of(&dir.path).map_err(|e| match e {
+            Stop::Skip(m) | Stop::Fail(m) => fail(m),
+        })?;
+
+        self.step(&format!(
+            "a file on ext4: {} MiB, written by the CPU with write(2), one page at a time, \
+             and mapped MAP_SHARED",
+            size / MIB
+        ));
+        let f = TestFile::new(&dir, "demo", size)?;
+        let content = Mapping::anon(size).or_fail("mmap of the content buffer")?;
+        content.fill(4);
+        // One write(2) a page: ext4 caches each page in a 4 KiB folio,
+        // which migrates; large folios (of a multi-page write, or of
+        // readahead when a mapping of a hole faults) do not move yet.
+        let (r, d) = timed(|| {
+            (0..npages).try_for_each(|p| f.write_from(&content, p * page, page, p * page))
+        });
+        r?;
+        let m = f.map_shared(size)?;
+        // SVM_BIND moves what the CPU page table maps: the CPU writes
+        // every page through the mapping (the same data).
+        let ((), d_map) = timed(|| m.fill(4));
+        println!(
+            "    file {}; file system {}",
+            f.path.display(),
+            mnt.describe()
+        );
+        println!(
+            "    {npages} pages written in {}, then written again through the mapping at \
+             {:#x} in {}",
+            timing(size, d),
+            m.addr(),
+            timing(size, d_map)
+        );
+
+        self.step("SVM_BIND MIGRATE to GPU_VRAM: the file's page cache moves to VRAM");
+        let (moved, d) = self.bind(&m, BindTarget::GpuVram)?;
+        println!(
+            "    {moved} pages moved to VRAM in {}; device-private folios took their place \
+             in the page cache",
+            timing(moved * page, d)
+        );
+        self.expect_moved("SVM_BIND of the file to VRAM", moved, npages)?;
+
+        self.step(&format!(
+            "the device writes the file in VRAM: FILL of the first half with {FILE_FILL:#010x}, \
+             DEVICE_COPY of new data into the second half"
+        ));
+        let half = size / 2;
+        let src = Mapping::anon(half).or_fail("mmap of the source buffer")?;
+        src.fill(5);
+        let mut arg = DeviceCopy::fill(m.addr(), half, FILE_FILL);
+        // SAFETY: The destination is the first half of `m`, a mapping this
+        // function owns that is reached only through `Region`'s raw
+        // accesses, never through references.
+        let (r, d_fill) = timed(|| unsafe { self.dev.ioctl_unchecked(&mut arg) });
+        r.or_fail("DEVICE_COPY FILL of the file's VRAM pages")?;
+        let mut arg = DeviceCopy::copy(m.addr() + half, src.addr(), half);
+        // SAFETY: As above, for the second half of `m`; the source is
+        // only read.
+        let (r, d_copy) = timed(|| unsafe { self.dev.ioctl_unchecked(&mut arg) });
+        r.or_fail("DEVICE_COPY into the file's VRAM pages")?;
+        println!(
+            "    fill: {}; copy: {}",
+            timing(half, d_fill),
+            timing(half, d_copy)
+        );
+        let (again, _) = self.bind(&m, BindTarget::GpuVram)?;
+        println!("    SVM_BIND to VRAM: {again} pages moved, the device wrote them in place");
+        self.expect_moved("SVM_BIND of the file after the device's writes", again, 0)?;
+
+        self.step("fsync: writeback brings the device's pages home and writes them to the disk");
+        let (r, d) = timed(|| f.fsync());
+        r?;
+        println!("    fsync took {}", timing(size, d));
+        let (back, _) = self.bind(&m, BindTarget::System)?;
+        println!("    SVM_BIND to SYSTEM: {back} pages moved, fsync brought every dirty page home");
+        self.expect_moved("SVM_BIND of the file to SYSTEM after fsync", back, 0)?;
+
+        self.step(&format!(
+            "munmap, close, unmount {} and mount it again",
+            mnt.target.display()
+        ));
+        drop(m);
+        let closed = f.close();
+        let (r, d) = timed(|| mnt.remount());
+        r?;
+        println!(
+            "    unmounted and mounted again in {:.3} ms: a new superblock, nothing of the \
+             file in memory",
+            d.as_secs_f64() * 1e3
+        );
+        let f = closed.reopen()?;
+        let cached = f.cached_pages(size)?;
+        println!("    pages of the file in the page cache: {cached}");
+        if cached != 0 {
+            return Err(fail(format!(
+                "{cached} pages of the file are cached right after the mount"
+            )));
+        }
+
+        self.step("read the file back from the disk and check it");
+        let want = |r: &Region, what: &str| -> TestResult {
+            r.verify_u32(what, 0, half, FILE_FILL)?;
+            r.verify_with(what, half, half, |o| pattern(5, (o - half) / 8))
+        };
+        let (r, d) = timed(|| f.read_direct(size));
+        want(&*r?, "O_DIRECT read after the mount")?;
+        println!(
+            "    O_DIRECT read (from the disk) in {}: the device's data",
+            timing(size, d)
+        );
+        let (r, d) = timed(|| f.read_all(size));
+        want(&*r?, "buffered read after the mount")?;
+        println!(
+            "    buffered read in {}: the device's data",
+            timing(size, d)
+        );
+        println!(
+            "    the fill in the first half, the copy in the second: what the device wrote in \
+             VRAM is on the disk"
+        );
         Ok(())
     }
 }

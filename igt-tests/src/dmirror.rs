@@ -7,7 +7,8 @@
 //! The structure and the request numbers follow `lib/test_hmm_uapi.h` of
 //! the 7.3 kernel: `struct hmm_dmirror_cmd` is five `__u64` fields, and the
 //! requests are `_IOWR('H', nr, struct hmm_dmirror_cmd)` with
-//! `MIGRATE_TO_DEV` = 0x02 and `MIGRATE_TO_SYS` = 0x03.
+//! `MIGRATE_TO_DEV` = 0x02, `MIGRATE_TO_SYS` = 0x03 and, from the page
+//! cache series (mm-patches 0013), `MIGRATE_TO_DEV_PAGECACHE` = 0x0a.
 
 use std::fs::OpenOptions;
 use std::io;
@@ -47,6 +48,13 @@ const fn iowr(ty: u8, nr: u8, size: usize) -> u32 {
 /// the dmirror device's private memory, then copy the device's view of it
 /// to `ptr` (`npages` pages) as a read of the mirror.
 pub const HMM_DMIRROR_MIGRATE_TO_DEV: u32 = iowr(b'H', 0x02, std::mem::size_of::<DmirrorCmd>());
+
+/// `HMM_DMIRROR_MIGRATE_TO_DEV_PAGECACHE`: as
+/// [`HMM_DMIRROR_MIGRATE_TO_DEV`], with page cache folios (shmem, tmpfs,
+/// ext4 files) selected too (`MIGRATE_VMA_SELECT_PAGECACHE`); private
+/// device memory only (`hmm_dmirror0` and `1`).
+pub const HMM_DMIRROR_MIGRATE_TO_DEV_PAGECACHE: u32 =
+    iowr(b'H', 0x0a, std::mem::size_of::<DmirrorCmd>());
 
 /// `HMM_DMIRROR_MIGRATE_TO_SYS`: migrate the range's device pages back to
 /// system memory; `ptr` is unused.
@@ -102,6 +110,16 @@ impl Dmirror {
     ///
     /// `buf` must be page aligned and `bounce` at least as long.
     pub fn migrate_to_dev(&self, buf: &Region, bounce: &Region) -> io::Result<u64> {
+        self.to_dev(HMM_DMIRROR_MIGRATE_TO_DEV, buf, bounce)
+    }
+
+    /// [`Dmirror::migrate_to_dev`] that migrates page cache folios too
+    /// (`MIGRATE_TO_DEV_PAGECACHE`), for `MAP_SHARED` file mappings.
+    pub fn migrate_to_dev_pagecache(&self, buf: &Region, bounce: &Region) -> io::Result<u64> {
+        self.to_dev(HMM_DMIRROR_MIGRATE_TO_DEV_PAGECACHE, buf, bounce)
+    }
+
+    fn to_dev(&self, request: u32, buf: &Region, bounce: &Region) -> io::Result<u64> {
         let page = page_size();
         if !buf.addr().is_multiple_of(page) || bounce.len() < buf.page_count() * page {
             return Err(io::Error::from_raw_os_error(libc::EINVAL));
@@ -115,7 +133,7 @@ impl Dmirror {
         // SAFETY: The ioctl writes `npages` pages at `ptr`, which lie in
         // `bounce`: memory of this process that is reached only through
         // `Region`'s raw accesses, never through references.
-        unsafe { self.ioctl(HMM_DMIRROR_MIGRATE_TO_DEV, &mut cmd) }?;
+        unsafe { self.ioctl(request, &mut cmd) }?;
         Ok(cmd.cpages)
     }
 
@@ -149,6 +167,7 @@ mod tests {
         // gives them.
         assert_eq!(HMM_DMIRROR_MIGRATE_TO_DEV, 0xc028_4802);
         assert_eq!(HMM_DMIRROR_MIGRATE_TO_SYS, 0xc028_4803);
+        assert_eq!(HMM_DMIRROR_MIGRATE_TO_DEV_PAGECACHE, 0xc028_480a);
     }
 
     #[test]

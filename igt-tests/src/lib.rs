@@ -35,5 +35,6 @@ pub mod dmirror;
 pub mod env;
 pub mod igt;
 pub mod mem;
+pub mod mount;
 pub mod process;
 pub mod suites;

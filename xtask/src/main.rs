@@ -7,6 +7,7 @@ mod kconfig;
 mod kernel;
 mod setup;
 mod splat;
+mod stressng;
 mod tap;
 mod util;
 mod vm;
@@ -35,7 +36,9 @@ cargo xtask <command>
                           the debug kernel; ends with the total line
   run [--timeout SECS]    the demo: boot the VM, load nova_svm on a simulated
                           GPU and run an SVM workload step by step (CPU fill,
-                          SVM_BIND to VRAM, device writes, CPU faults back)
+                          SVM_BIND to VRAM, device writes, CPU faults back;
+                          then an ext4 file: to VRAM, device writes, fsync,
+                          unmount and mount, read back from the disk)
   bench [--timeout SECS]  one boot of the normal kernel: migration throughput
                           to the device and back of nova-svm, test_hmm and
                           memcpy, for 4 KiB pages and 2 MiB folios, as a table

@@ -32,6 +32,12 @@ pub const PACKAGES: &[&str] = &[
     "kmod",
 ];
 
+/// Debian packages that setup installs when it can, and whose absence only
+/// leaves something out: `stress-ng`, for the memory-pressure subtest
+/// (`nova_svm_basic.file-random-stress`, which skips without it;
+/// [`crate::stressng`] packs it into the VM).
+pub const OPTIONAL_PACKAGES: &[&str] = &[crate::stressng::PACKAGE];
+
 /// The kernel source package and the version the series is written for.
 pub const KERNEL_PACKAGE: &str = "linux-source-7.3";
 pub const KERNEL_VERSION: &str = "7.3.4-1~bpo13+1";
@@ -207,16 +213,63 @@ fn privileged(args: &[&str]) -> Command {
     c
 }
 
-/// The machine packages that are not installed yet.
-fn missing_packages() -> Vec<&'static str> {
-    PACKAGES
-        .iter()
+/// The packages of `list` that are not installed yet.
+fn missing_of(list: &[&'static str]) -> Vec<&'static str> {
+    list.iter()
         .copied()
         .filter(|p| {
             output(Command::new("dpkg-query").args(["-W", "-f=${db:Status-Abbrev}", p]))
                 .map_or(true, |s| !s.starts_with("ii"))
         })
         .collect()
+}
+
+/// The machine packages that are not installed yet.
+fn missing_packages() -> Vec<&'static str> {
+    missing_of(PACKAGES)
+}
+
+/// Installs [`OPTIONAL_PACKAGES`] that are missing; a failure is a note,
+/// not an error. Returns whether it installed anything.
+fn install_optional(updated: bool) -> bool {
+    let missing = missing_of(OPTIONAL_PACKAGES);
+    if missing.is_empty() {
+        note(&format!(
+            "optional Debian packages: all present ({})",
+            OPTIONAL_PACKAGES.join(" ")
+        ));
+        return false;
+    }
+    note(&format!(
+        "installing optional Debian packages: {}",
+        missing.join(" ")
+    ));
+    if !updated {
+        if let Err(e) = run(&mut privileged(&["apt-get", "update", "-q"])) {
+            note(&format!(
+                "apt-get update failed ({e}); not installed: {} (the subtests that need it will skip)",
+                missing.join(" ")
+            ));
+            return false;
+        }
+    }
+    let mut args = vec!["apt-get", "install", "-y", "-q", "--no-install-recommends"];
+    args.extend(&missing);
+    let r = run(&mut privileged(&args));
+    let still = missing_of(OPTIONAL_PACKAGES);
+    if let Err(e) = r.as_ref().map_err(|e| e.to_string()).and_then(|()| {
+        if still.is_empty() {
+            Ok(())
+        } else {
+            Err("still missing afterwards".to_string())
+        }
+    }) {
+        note(&format!(
+            "could not install {} ({e}): the subtests that need it will skip",
+            still.join(" ")
+        ));
+    }
+    missing.len() > still.len()
 }
 
 fn install_packages() -> Result<bool> {
@@ -466,6 +519,7 @@ pub fn setup() -> Result<bool> {
     fs::create_dir_all(&l.root).context(|| format!("cannot create {}", l.root.display()))?;
     let mut apt = None;
     let mut did = install_packages()?;
+    did |= install_optional(did);
     did |= kernel_source(&l, &mut apt)?;
     did |= rust_src(&l, &mut apt)?;
     did |= bindgen_cli()?;

@@ -237,6 +237,33 @@ impl QemuConfig<'_> {
     }
 }
 
+/// Environment variables of the tests that `cargo xtask vm` passes on to
+/// the VM: `NOVA_SVM_SEED` and `NOVA_SVM_RANDOM_*` (the random file
+/// test's seed and knobs), so that a run can be repeated with
+/// `NOVA_SVM_SEED=<seed> cargo xtask vm igt`.
+pub const FORWARDED_ENV: &[&str] = &["NOVA_SVM_SEED", "NOVA_SVM_RANDOM_"];
+
+/// The `NAME=value` words for the kernel command line of the variables in
+/// [`FORWARDED_ENV`] that `vars` has, sorted. The kernel gives init (and so
+/// every suite) the words it does not know as environment variables; a
+/// value with a space or quote, which the command line cannot carry, is
+/// left out.
+pub fn forwarded_env(vars: impl Iterator<Item = (String, String)>) -> Vec<String> {
+    let mut v: Vec<String> = vars
+        .filter(|(k, val)| {
+            FORWARDED_ENV
+                .iter()
+                .any(|f| k == f || (f.ends_with('_') && k.starts_with(f)))
+                && !k.contains('.')
+                && !val.is_empty()
+                && !val.contains(|c: char| c.is_whitespace() || c == '"')
+        })
+        .map(|(k, val)| format!("{k}={val}"))
+        .collect();
+    v.sort();
+    v
+}
+
 /// The console lines in which init reports a problem outside the suites,
 /// without their prefix.
 pub fn init_warnings(console: &str) -> Vec<&str> {
@@ -450,6 +477,16 @@ pub fn boot(
             script_suites.join(",")
         }
     );
+    let forwarded = forwarded_env(std::env::vars());
+    let append = if forwarded.is_empty() {
+        append
+    } else {
+        note(&format!(
+            "passed to the VM's tests: {}",
+            forwarded.join(" ")
+        ));
+        format!("{append} {}", forwarded.join(" "))
+    };
     let mut disks = Vec::new();
     for d in DISKS {
         let image = dir.join(d.image_name());
@@ -658,7 +695,12 @@ pub fn vm(flavor: Flavor, suites: &[String], timeout: Option<Duration>) -> Resul
     // The IGT binaries do not depend on the kernel; they are built only
     // for a boot that runs their suite.
     let extra = if suites.iter().any(|s| igt::SUITES.contains(&s.as_str())) {
-        igt::build()?
+        let mut v = igt::build()?;
+        // stress-ng, for file-random-stress (optional: a note when absent).
+        if suites.iter().any(|s| s == igt::SUITE) {
+            v.extend(crate::stressng::initramfs_entries()?);
+        }
+        v
     } else {
         Vec::new()
     };
@@ -959,6 +1001,23 @@ mod tests {
             ["ext4 disk not mounted: no /dev/vda"]
         );
         assert!(init_warnings("nova-init: ext4 mounted at /mnt/ext4\n").is_empty());
+    }
+
+    #[test]
+    fn test_knobs_reach_the_vm() {
+        let vars = [
+            ("NOVA_SVM_SEED", "0x1234"),
+            ("NOVA_SVM_RANDOM_OPS", "500"),
+            ("NOVA_SVM_CACHE", "/root/c"),
+            ("PATH", "/bin"),
+            ("NOVA_SVM_RANDOM_SKIP", "a b"),
+            ("NOVA_SVM_SEEDLING", "1"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string()));
+        assert_eq!(
+            forwarded_env(vars.into_iter()),
+            ["NOVA_SVM_RANDOM_OPS=500", "NOVA_SVM_SEED=0x1234"]
+        );
     }
 
     #[test]

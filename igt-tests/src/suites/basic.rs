@@ -204,6 +204,12 @@ pub const SUBTESTS: &[Subtest] = &[
         run: file::file_device_write_fsync,
     },
     Subtest {
+        name: "file-device-write-remount",
+        description: "device writes to an ext4 file's VRAM pages survive unmount and mount, \
+                      with fsync and with the pages still in VRAM at the unmount",
+        run: file::file_device_write_remount,
+    },
+    Subtest {
         name: "file-read-write-syscalls",
         description: "pread sees VRAM pages' data; pwrite over them reaches the device",
         run: file::file_read_write_syscalls,
@@ -232,6 +238,22 @@ pub const SUBTESTS: &[Subtest] = &[
         name: "file-evict",
         description: "a tmpfs file larger than VRAM: residency never exceeds VRAM, data intact",
         run: file::file_evict,
+    },
+    Subtest {
+        name: "file-random",
+        description:
+            "seeded random file ops, migrations and device writes vs a shadow copy, per fs",
+        run: crate::suites::file_random::file_random,
+    },
+    Subtest {
+        name: "file-random-stress",
+        description: "file-random while stress-ng --vm keeps most free memory busy",
+        run: crate::suites::file_random::file_random_stress,
+    },
+    Subtest {
+        name: "file-device-write-pageout",
+        description: "device writes to file pages survive MADV_PAGEOUT, wherever they were",
+        run: crate::suites::file_random::file_device_write_pageout,
     },
 ];
 

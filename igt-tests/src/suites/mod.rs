@@ -4,6 +4,7 @@
 
 pub mod basic;
 pub mod file;
+pub mod file_random;
 pub mod module;
 pub mod negative;
 
