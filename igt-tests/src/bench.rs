@@ -178,20 +178,23 @@ pub enum Memory {
 
 impl Memory {
     /// Every kind, in table order.
-    pub const ALL: [Memory; 4] = [
+    pub const ALL: [Memory; 5] = [
         Memory::Anon(SizeClass::Base),
         Memory::Anon(SizeClass::Huge),
         Memory::File(Fs::Tmpfs),
         Memory::File(Fs::Ext4),
+        Memory::File(Fs::Xfs),
     ];
 
-    /// The table's name: `4K anon`, `2M anon`, `4K tmpfs`, `4K ext4`.
+    /// The table's name: `4K anon`, `2M anon`, `4K tmpfs`, `4K ext4`,
+    /// `4K xfs`.
     pub fn label(self) -> &'static str {
         match self {
             Memory::Anon(SizeClass::Base) => "4K anon",
             Memory::Anon(SizeClass::Huge) => "2M anon",
             Memory::File(Fs::Tmpfs) => "4K tmpfs",
             Memory::File(Fs::Ext4) => "4K ext4",
+            Memory::File(Fs::Xfs) => "4K xfs",
         }
     }
 
@@ -229,7 +232,7 @@ impl Buffer {
         };
         let dir = match fs {
             Fs::Tmpfs => FsDir::tmpfs()?,
-            Fs::Ext4 => FsDir::ext4()?,
+            disk => FsDir::disk(disk)?,
         };
         let f = TestFile::new(&dir, "bench", len)?;
         let page = crate::mem::page_size();
@@ -724,7 +727,7 @@ fn have_fs(mem: Memory) -> Result<(), String> {
     let r = match mem {
         Memory::Anon(_) => return Ok(()),
         Memory::File(Fs::Tmpfs) => FsDir::tmpfs().map(drop),
-        Memory::File(Fs::Ext4) => FsDir::ext4().map(drop),
+        Memory::File(disk) => FsDir::disk(disk).map(drop),
     };
     r.map_err(|e| match e {
         Stop::Skip(m) | Stop::Fail(m) => m,
@@ -1000,7 +1003,10 @@ mod tests {
     #[test]
     fn memory_kinds() {
         let labels: Vec<&str> = Memory::ALL.iter().map(|m| m.label()).collect();
-        assert_eq!(labels, ["4K anon", "2M anon", "4K tmpfs", "4K ext4"]);
+        assert_eq!(
+            labels,
+            ["4K anon", "2M anon", "4K tmpfs", "4K ext4", "4K xfs"]
+        );
         assert_eq!(Memory::File(Fs::Ext4).class(), SizeClass::Base);
         assert_eq!(Memory::Anon(SizeClass::Huge).class(), SizeClass::Huge);
     }

@@ -78,6 +78,11 @@ pub const SUBTESTS: &[Subtest] = &[
         run: file::mmap_file_ext4,
     },
     Subtest {
+        name: "mmap-file-xfs",
+        description: "a MAP_SHARED xfs file (large folios) moves to VRAM; device writes reach the CPU and pread",
+        run: file::mmap_file_xfs,
+    },
+    Subtest {
         name: "mmap-file-private",
         description:
             "private file pages move read-only; writes copy on write; the file is unchanged",
@@ -200,12 +205,12 @@ pub const SUBTESTS: &[Subtest] = &[
     },
     Subtest {
         name: "file-device-write-fsync",
-        description: "device writes to an ext4 file's VRAM pages reach the disk with fsync",
+        description: "device writes to ext4 and xfs files' VRAM pages reach the disk with fsync",
         run: file::file_device_write_fsync,
     },
     Subtest {
         name: "file-device-write-remount",
-        description: "device writes to an ext4 file's VRAM pages survive unmount and mount, \
+        description: "device writes to ext4 and xfs files' VRAM pages survive unmount and mount, \
                       with fsync and with the pages still in VRAM at the unmount",
         run: file::file_device_write_remount,
     },
@@ -226,12 +231,12 @@ pub const SUBTESTS: &[Subtest] = &[
     },
     Subtest {
         name: "file-odirect-read",
-        description: "an O_DIRECT read of an ext4 file returns what the device wrote in VRAM",
+        description: "an O_DIRECT read of an ext4 or xfs file returns what the device wrote in VRAM",
         run: file::file_odirect_read,
     },
     Subtest {
         name: "file-odirect-write",
-        description: "an O_DIRECT write over an ext4 file's VRAM pages replaces them",
+        description: "an O_DIRECT write over an ext4 or xfs file's VRAM pages replaces them",
         run: file::file_odirect_write,
     },
     Subtest {

@@ -1,15 +1,15 @@
 // SPDX-License-Identifier: MIT
 
-//! File-backed SVM memory: tmpfs and ext4 files whose page cache folios
-//! move to VRAM (device-private folios in the page cache, mm-patches
-//! 0007-0015). Registered in `nova_svm_basic`'s table
+//! File-backed SVM memory: tmpfs, ext4 and xfs files whose page cache
+//! folios move to VRAM (device-private folios in the page cache,
+//! mm-patches 0007-0016). Registered in `nova_svm_basic`'s table
 //! ([`crate::suites::basic::SUBTESTS`]); `file-unload` is in
 //! `nova_svm_module`.
 //!
 //! What the kernel promises, and what these subtests check:
 //!
 //! - SVM_BIND to GPU_VRAM moves the page cache folios of `MAP_SHARED`
-//!   tmpfs and ext4 files, and of `MAP_PRIVATE` file mappings before
+//!   tmpfs, ext4 and xfs files, and of `MAP_PRIVATE` file mappings before
 //!   copy-on-write (read-only), but only pages present in the CPU page
 //!   table: the subtests write (or read) every page first, so the counts
 //!   are exact.
@@ -20,10 +20,10 @@
 //!   home too.
 //! - What the device wrote reaches the disk: with fsync, and with the
 //!   unmount's sync when the pages are still in VRAM at the unmount
-//!   (`file-device-write-remount` unmounts ext4 and mounts it again, then
-//!   reads the file from the disk; [`crate::mount`]).
+//!   (`file-device-write-remount` unmounts ext4 and xfs and mounts them
+//!   again, then reads the file from the disk; [`crate::mount`]).
 //!
-//! ext4 caches what one write(2) of many pages writes in large folios,
+//! ext4 and xfs cache what one write(2) of many pages writes in large folios,
 //! which do not move yet: a PTE-mapped large folio whose split fails
 //! (seen for dirty ones, and for clean ones at the first SVM_BIND after
 //! fsync) ends the migration of its PMD range. The
@@ -35,10 +35,11 @@
 //! at a time.
 //!
 //! tmpfs is `/tmp` when that is a tmpfs (as in the test VM), or a tmpfs
-//! that the subtest mounts itself. ext4 is the file system named by
-//! `HMM_EXT4_DIR` (the VM mounts one at `/mnt/ext4`); subtests that need
-//! ext4 skip without it, those that run on both file systems run on tmpfs
-//! alone and say so.
+//! that the subtest mounts itself. ext4 and xfs are the file systems named
+//! by `HMM_EXT4_DIR` and `HMM_XFS_DIR` (the VM mounts them at `/mnt/ext4`
+//! and `/mnt/xfs`); subtests that need a disk run on those there are and
+//! skip without any, those that also run on tmpfs run on what there is and
+//! say what is missing.
 
 use std::ffi::CString;
 use std::fs::{File, OpenOptions};
@@ -67,9 +68,12 @@ const FILL_B: u32 = 0x5a5a_f002;
 /// `statfs` magic numbers.
 const TMPFS_MAGIC: i64 = 0x0102_1994;
 const EXT4_SUPER_MAGIC: i64 = 0xef53;
+const XFS_SUPER_MAGIC: i64 = 0x5846_5342;
 
 /// The environment variable that names a directory on ext4.
 pub const EXT4_ENV: &str = "HMM_EXT4_DIR";
+/// The environment variable that names a directory on xfs.
+pub const XFS_ENV: &str = "HMM_XFS_DIR";
 
 /// A file system kind the subtests put files on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -78,6 +82,32 @@ pub enum Fs {
     Tmpfs,
     /// ext4, buffered I/O in ordered data mode.
     Ext4,
+    /// xfs, whose page cache uses large folios.
+    Xfs,
+}
+
+impl Fs {
+    /// The file systems on a disk of the test VM, which write back.
+    pub const DISKS: [Fs; 2] = [Fs::Ext4, Fs::Xfs];
+
+    /// Its name, as `mount -t` takes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Fs::Tmpfs => "tmpfs",
+            Fs::Ext4 => "ext4",
+            Fs::Xfs => "xfs",
+        }
+    }
+
+    /// For a disk file system: the variable that names a directory on it,
+    /// its `statfs` magic, and where the test VM mounts it.
+    fn disk(self) -> Option<(&'static str, i64, &'static str)> {
+        match self {
+            Fs::Tmpfs => None,
+            Fs::Ext4 => Some((EXT4_ENV, EXT4_SUPER_MAGIC, "/mnt/ext4")),
+            Fs::Xfs => Some((XFS_ENV, XFS_SUPER_MAGIC, "/mnt/xfs")),
+        }
+    }
 }
 
 fn c_path(path: &Path) -> io::Result<CString> {
@@ -170,40 +200,77 @@ impl FsDir {
         })
     }
 
-    /// The ext4 directory of [`EXT4_ENV`]; skips when it is unset or not
-    /// on ext4.
-    pub fn ext4() -> TestResult<Self> {
-        let Some(dir) = std::env::var_os(EXT4_ENV).filter(|d| !d.is_empty()) else {
+    /// The directory on the disk file system `fs` that its variable names
+    /// ([`EXT4_ENV`], [`XFS_ENV`]); skips when it is unset or not on `fs`.
+    pub fn disk(fs: Fs) -> TestResult<Self> {
+        let name = fs.name();
+        let Some((env, magic, vm_mount)) = fs.disk() else {
+            return Err(fail(format!("{name} is not a disk file system")));
+        };
+        let Some(dir) = std::env::var_os(env).filter(|d| !d.is_empty()) else {
             return Err(skip(format!(
-                "{EXT4_ENV} is not set: no ext4 file system for file-backed tests \
-                 (the test VM mounts one at /mnt/ext4)"
+                "{env} is not set: no {name} file system for file-backed tests \
+                 (the test VM mounts one at {vm_mount})"
             )));
         };
         let path = PathBuf::from(dir);
         match fs_magic(&path) {
-            Ok(EXT4_SUPER_MAGIC) => Ok(Self {
-                fs: Fs::Ext4,
+            Ok(m) if m == magic => Ok(Self {
+                fs,
                 path,
                 _mount: None,
             }),
             Ok(m) => Err(skip(format!(
-                "{EXT4_ENV}={} is not on ext4 (statfs f_type {m:#x})",
+                "{env}={} is not on {name} (statfs f_type {m:#x})",
                 path.display()
             ))),
             Err(e) => Err(skip(format!(
-                "{EXT4_ENV}={}: statfs failed: {}",
+                "{env}={}: statfs failed: {}",
                 path.display(),
                 describe(&e)
             ))),
         }
     }
 
-    /// tmpfs, and ext4 when there is one (said on stdout when not).
+    /// The ext4 directory of [`EXT4_ENV`].
+    pub fn ext4() -> TestResult<Self> {
+        Self::disk(Fs::Ext4)
+    }
+
+    /// The xfs directory of [`XFS_ENV`].
+    pub fn xfs() -> TestResult<Self> {
+        Self::disk(Fs::Xfs)
+    }
+
+    /// The disk file systems there are (said on stdout for those that are
+    /// not); skips when there is none.
+    pub fn disks() -> TestResult<Vec<Self>> {
+        let mut v = Vec::new();
+        let mut why = Vec::new();
+        for fs in Fs::DISKS {
+            match Self::disk(fs) {
+                Ok(d) => v.push(d),
+                Err(e) => {
+                    println!("{} part not run: {e:?}", fs.name());
+                    why.push(format!("{e:?}"));
+                }
+            }
+        }
+        if v.is_empty() {
+            return Err(skip(format!("no disk file system: {}", why.join("; "))));
+        }
+        Ok(v)
+    }
+
+    /// tmpfs, and the disk file systems there are (said on stdout for
+    /// those that are not).
     pub fn all() -> TestResult<Vec<Self>> {
         let mut v = vec![Self::tmpfs()?];
-        match Self::ext4() {
-            Ok(d) => v.push(d),
-            Err(e) => println!("ext4 part not run: {e:?}"),
+        for fs in Fs::DISKS {
+            match Self::disk(fs) {
+                Ok(d) => v.push(d),
+                Err(e) => println!("{} part not run: {e:?}", fs.name()),
+            }
         }
         Ok(v)
     }
@@ -525,6 +592,13 @@ pub fn mmap_file_ext4() -> TestResult {
     shared_round_trip(&env, &dir)
 }
 
+/// `mmap-file-xfs`.
+pub fn mmap_file_xfs() -> TestResult {
+    let env = Env::init()?;
+    let dir = FsDir::xfs()?;
+    shared_round_trip(&env, &dir)
+}
+
 /// MAP_PRIVATE of a file with pattern 1 on `dir`: the read pages move
 /// read-only, the device reads them; a CPU write and a device write copy
 /// on write; the rest comes home with SVM_BIND; the file never changes.
@@ -575,7 +649,7 @@ pub fn mmap_file_private() -> TestResult {
     on_each(&FsDir::all()?, |d| private_mapping(&env, d))
 }
 
-/// `file-device-write-fsync`: device writes to an ext4 file's VRAM pages
+/// `file-device-write-fsync`: device writes to an ext4 or xfs file's VRAM pages
 /// reach the disk with fsync.
 ///
 /// The proof: after fsync the file is unmapped and its cache dropped
@@ -584,11 +658,14 @@ pub fn mmap_file_private() -> TestResult {
 /// with O_DIRECT, from the disk.
 pub fn file_device_write_fsync() -> TestResult {
     let env = Env::init()?;
-    let dir = FsDir::ext4()?;
+    on_each(&FsDir::disks()?, |dir| device_write_fsync(&env, dir))
+}
+
+fn device_write_fsync(env: &Env, dir: &FsDir) -> TestResult {
     let page = env.page;
     let len = PAGES * page;
     let half = len / 2;
-    let f = TestFile::new(&dir, "fsync", len)?;
+    let f = TestFile::new(dir, "fsync", len)?;
     {
         let m = f.map_shared(len)?;
         m.fill(1);
@@ -856,15 +933,18 @@ pub fn file_two_processes() -> TestResult {
     on_each(&FsDir::all()?, |d| two_processes(&env, d))
 }
 
-/// `file-odirect-read`: O_DIRECT reads of an ext4 file whose pages the
+/// `file-odirect-read`: O_DIRECT reads of an ext4 or xfs file whose pages the
 /// device wrote in VRAM return the device's data.
 pub fn file_odirect_read() -> TestResult {
     let env = Env::init()?;
-    let dir = FsDir::ext4()?;
+    on_each(&FsDir::disks()?, |dir| odirect_read(&env, dir))
+}
+
+fn odirect_read(env: &Env, dir: &FsDir) -> TestResult {
     let page = env.page;
     let len = PAGES * page;
     let half = len / 2;
-    let f = TestFile::new(&dir, "odirect-read", len)?;
+    let f = TestFile::new(dir, "odirect-read", len)?;
     let m = f.map_shared(len)?;
     m.fill(1);
     env.to_vram("migration", m.range(), PAGES)?;
@@ -877,14 +957,17 @@ pub fn file_odirect_read() -> TestResult {
     m.verify_range("CPU read of the CPU's data", half, half, 1)
 }
 
-/// `file-odirect-write`: an O_DIRECT write over an ext4 file's VRAM pages
+/// `file-odirect-write`: an O_DIRECT write over an ext4 or xfs file's VRAM pages
 /// replaces them; the pages around it keep what the device wrote.
 pub fn file_odirect_write() -> TestResult {
     let env = Env::init()?;
-    let dir = FsDir::ext4()?;
+    on_each(&FsDir::disks()?, |dir| odirect_write(&env, dir))
+}
+
+fn odirect_write(env: &Env, dir: &FsDir) -> TestResult {
     let page = env.page;
     let len = PAGES * page;
-    let f = TestFile::new(&dir, "odirect-write", len)?;
+    let f = TestFile::new(dir, "odirect-write", len)?;
     let m = f.map_shared(len)?;
     let shadow = Mapping::anon(len).or_fail("mmap of the shadow buffer")?;
     let buf = Mapping::anon(len).or_fail("mmap of the write buffer")?;
@@ -1000,19 +1083,17 @@ enum Persist {
     Unmount,
 }
 
-/// An ext4 file is CPU-written, moved to VRAM and device-written, then
+/// A file on a disk is CPU-written, moved to VRAM and device-written, then
 /// (after fsync, or not) unmapped and closed; the file system is
 /// unmounted and mounted again, and the file read back, with an empty
 /// page cache, by buffered reads and O_DIRECT.
-fn device_write_remount(persist: Persist) -> TestResult {
-    let env = Env::init()?;
-    let dir = FsDir::ext4()?;
+fn device_write_remount(env: &Env, dir: &FsDir, persist: Persist) -> TestResult {
     let mnt = MountEntry::of(&dir.path)?;
     println!("the file system to mount again: {}", mnt.describe());
     let page = env.page;
     let len = PAGES * page;
     let half = len / 2;
-    let f = TestFile::new(&dir, &format!("remount-{persist:?}"), len)?;
+    let f = TestFile::new(dir, &format!("remount-{persist:?}"), len)?;
     {
         let m = f.map_shared(len)?;
         // CPU writes through a mapping of a hole: order-0 folios.
@@ -1035,19 +1116,20 @@ fn device_write_remount(persist: Persist) -> TestResult {
     // Unmapped and closed: with Persist::Unmount the pages stay in the
     // page cache, in VRAM, dirty, until the unmount's sync.
     let closed = f.close();
+    let (name, want) = (dir.fs.name(), dir.fs.disk().map(|d| d.1));
     let u = mnt.unmount()?;
     let magic = fs_magic(&dir.path);
     crate::check!(
-        !matches!(magic, Ok(EXT4_SUPER_MAGIC)) && !closed.path.exists(),
-        "after umount, {} is still on ext4 ({magic:?}) or {} still exists",
+        magic.as_ref().ok().copied() != want && !closed.path.exists(),
+        "after umount, {} is still on {name} ({magic:?}) or {} still exists",
         dir.path.display(),
         closed.path.display()
     );
     u.mount()?;
     let magic = fs_magic(&dir.path);
     crate::check!(
-        matches!(magic, Ok(EXT4_SUPER_MAGIC)),
-        "after mounting again, {} is not on ext4: {magic:?}",
+        magic.as_ref().ok().copied() == want,
+        "after mounting again, {} is not on {name}: {magic:?}",
         dir.path.display()
     );
     let f = closed.reopen()?;
@@ -1074,13 +1156,16 @@ fn device_write_remount(persist: Persist) -> TestResult {
     m.verify("CPU read after the round trip", 2)
 }
 
-/// `file-device-write-remount`: device writes to an ext4 file's VRAM
-/// pages are on the disk after fsync, unmount and mount; and without
-/// fsync, when the pages are still in VRAM at the unmount.
+/// `file-device-write-remount`: device writes to the VRAM pages of an
+/// ext4 and of an xfs file are on the disk after fsync, unmount and mount;
+/// and without fsync, when the pages are still in VRAM at the unmount.
 pub fn file_device_write_remount() -> TestResult {
-    for p in [Persist::Fsync, Persist::Unmount] {
-        println!("persisted by {p:?}");
-        within(&format!("{p:?}"), device_write_remount(p))?;
-    }
-    Ok(())
+    let env = Env::init()?;
+    on_each(&FsDir::disks()?, |dir| {
+        for p in [Persist::Fsync, Persist::Unmount] {
+            println!("persisted by {p:?}");
+            within(&format!("{p:?}"), device_write_remount(&env, dir, p))?;
+        }
+        Ok(())
+    })
 }

@@ -71,12 +71,13 @@ const HISTORY: usize = 24;
 
 /// The file systems the test runs on, in order: a name, how to find a
 /// directory on it, and whether it must be there (a file system that is
-/// not skips its part with the reason printed). A third file system is one
-/// line here, e.g. `("xfs", FsDir::xfs, false)` with an `FsDir` for
-/// `HMM_XFS_DIR`.
+/// not skips its part with the reason printed).
 #[allow(clippy::type_complexity)]
-pub const FILESYSTEMS: &[(&str, fn() -> TestResult<FsDir>, bool)] =
-    &[("tmpfs", FsDir::tmpfs, true), ("ext4", FsDir::ext4, false)];
+pub const FILESYSTEMS: &[(&str, fn() -> TestResult<FsDir>, bool)] = &[
+    ("tmpfs", FsDir::tmpfs, true),
+    ("ext4", FsDir::ext4, false),
+    ("xfs", FsDir::xfs, false),
+];
 
 /// SplitMix64 (Steele, Lea and Flood; the generator `java.util.SplittableRandom`
 /// and xoshiro's seeding use): a 64-bit state stepped by a constant and
