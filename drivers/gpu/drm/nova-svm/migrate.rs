@@ -449,26 +449,50 @@ pub(crate) fn device_copy(
         locate(dmem, &f, &mut sys, &mut dst_loc, &mut cache)?;
 
         let sys = self::Faulted(sys);
-        let mut job = Job::new(dmem.gpu(), &sys, &mut mem);
-        for (k, d) in dst_loc.iter().enumerate() {
-            let to = match d {
-                Loc::Vram { addr, .. } => PhysAddr::vram(*addr),
-                Loc::Sys(s) => job.sys(*s),
-            };
-            match (op, src_loc.get(k)) {
-                (CopyOp::Fill(pattern), _) => job.fill(to, PAGE_SIZE, pattern)?,
-                (CopyOp::From(_), Some(Loc::Vram { addr, .. })) => {
-                    job.copy(PhysAddr::vram(*addr), to, PAGE_SIZE)?
-                }
-                (CopyOp::From(_), Some(Loc::Sys(s))) => job.copy(job.sys(*s), to, PAGE_SIZE)?,
-                (CopyOp::From(_), None) => return Err(EINVAL),
+        let r = run_copy(dmem, &sys, &mut mem, op, &src_loc, &dst_loc);
+        drop(f);
+        // The copy engine wrote the system pages behind the page tables' back: mark them
+        // dirty, or reclaim and writeback would take a page mapped writable but clean for
+        // unchanged. Also after an error: a push buffer that filled up ran already. Outside
+        // the mirror lock (dropped with `f`): dirtying takes the folio lock, which ranks
+        // above it.
+        for d in dst_loc.iter() {
+            if let Loc::Sys(i) = d {
+                sys.0.get(*i).ok_or(EINVAL)?.mark_dirty();
             }
         }
-        job.finish()?;
-        drop(f);
+        r?;
         *done += pages(n);
     }
     Ok(())
+}
+
+/// Runs one step of a device copy on the copy engine: `op` from `src` (for copies) to `dst`,
+/// a page each.
+fn run_copy(
+    dmem: &Dmem,
+    sys: &Faulted,
+    mem: &mut PushMem,
+    op: CopyOp,
+    src: &[Loc],
+    dst: &[Loc],
+) -> Result {
+    let mut job = Job::new(dmem.gpu(), sys, mem);
+    for (k, d) in dst.iter().enumerate() {
+        let to = match d {
+            Loc::Vram { addr, .. } => PhysAddr::vram(*addr),
+            Loc::Sys(s) => job.sys(*s),
+        };
+        match (op, src.get(k)) {
+            (CopyOp::Fill(pattern), _) => job.fill(to, PAGE_SIZE, pattern)?,
+            (CopyOp::From(_), Some(Loc::Vram { addr, .. })) => {
+                job.copy(PhysAddr::vram(*addr), to, PAGE_SIZE)?
+            }
+            (CopyOp::From(_), Some(Loc::Sys(s))) => job.copy(job.sys(*s), to, PAGE_SIZE)?,
+            (CopyOp::From(_), None) => return Err(EINVAL),
+        }
+    }
+    job.finish()
 }
 
 /// A range fault fails with `EFAULT` where a page has no mapping or lacks the access; report
