@@ -240,8 +240,16 @@ impl QemuConfig<'_> {
 /// Environment variables of the tests that `cargo xtask vm` passes on to
 /// the VM: `NOVA_SVM_SEED` and `NOVA_SVM_RANDOM_*` (the random file
 /// test's seed and knobs), so that a run can be repeated with
-/// `NOVA_SVM_SEED=<seed> cargo xtask vm igt`.
-pub const FORWARDED_ENV: &[&str] = &["NOVA_SVM_SEED", "NOVA_SVM_RANDOM_"];
+/// `NOVA_SVM_SEED=<seed> cargo xtask vm igt`; hmm-tests' `HMM_SEED` and
+/// `HMM_OPS` (its random page cache test); `NOVA_HMM_BENCH_ROUNDS` (the
+/// rounds of `cargo xtask bench`'s C/Rust dmirror comparison).
+pub const FORWARDED_ENV: &[&str] = &[
+    "NOVA_SVM_SEED",
+    "NOVA_SVM_RANDOM_",
+    "HMM_SEED",
+    "HMM_OPS",
+    "NOVA_HMM_BENCH_ROUNDS",
+];
 
 /// The `NAME=value` words for the kernel command line of the variables in
 /// [`FORWARDED_ENV`] that `vars` has, sorted. The kernel gives init (and so
