@@ -490,17 +490,27 @@ impl Drop for ClosedFile {
 /// `fd` at `file_off`; a short transfer is an error.
 fn rw_all(fd: i32, buf: &Region, off: u64, len: u64, file_off: u64, write: bool) -> io::Result<()> {
     let r = buf.sub(off, len);
+    if rw(fd, r.start, len, file_off, write)? < len {
+        return Err(io::Error::from(io::ErrorKind::UnexpectedEof));
+    }
+    Ok(())
+}
+
+/// pread or pwrite of `len` bytes at `addr` from or to `fd` at `off`,
+/// until done or the end of the file. Returns the bytes moved.
+pub(crate) fn rw(fd: i32, addr: u64, len: u64, off: u64, write: bool) -> io::Result<u64> {
     let mut done = 0;
     while done < len {
         // CAST: addresses, lengths and offsets of test files fit.
         let (p, n, o) = (
-            (r.start + done) as usize as *mut libc::c_void,
+            (addr + done) as usize as *mut libc::c_void,
             (len - done) as usize,
-            (file_off + done) as libc::off_t,
+            (off + done) as libc::off_t,
         );
-        // SAFETY: `[p, p + n)` lies in `buf`, memory this process owns
-        // that is reached only through `Region`'s atomics (never through
-        // references), as the device reaches it.
+        // SAFETY: `[p, p + n)` is memory of this process that the caller
+        // owns: a Vec's buffer, or a mapping (a `Region`, a bounce buffer)
+        // reached only through atomics (never through references), as the
+        // device reaches it.
         let got = unsafe {
             if write {
                 libc::pwrite(fd, p, n, o)
@@ -515,12 +525,12 @@ fn rw_all(fd: i32, buf: &Region, off: u64, len: u64, file_off: u64, write: bool)
                     return Err(e);
                 }
             }
-            0 => return Err(io::Error::from(io::ErrorKind::UnexpectedEof)),
+            0 => break,
             // CAST: positive and at most `len - done`.
             n => done += n as u64,
         }
     }
-    Ok(())
+    Ok(done)
 }
 
 /// The subtests' file systems, each with its label prefixed to failures.

@@ -49,7 +49,7 @@ use crate::env::Env;
 use crate::igt::{Stop, TestResult};
 use crate::mem::Mapping;
 use crate::process::find_program;
-use crate::suites::file::{FsDir, TestFile};
+use crate::suites::file::{rw, FsDir, TestFile};
 
 /// Pages of each file: 512 KiB with 4 KiB pages.
 pub const PAGES: u64 = 128;
@@ -666,42 +666,6 @@ impl Bounce {
     fn fill_data(&self, len: u64, seed: u64) {
         self.0.fill_with(0, len, |o| data_word(seed, o));
     }
-}
-
-/// pread or pwrite of `len` bytes at `addr` from or to `fd` at `off`,
-/// until done or the end of the file. Returns the bytes moved.
-fn rw(fd: i32, addr: u64, len: u64, off: u64, write: bool) -> io::Result<u64> {
-    let mut done = 0;
-    while done < len {
-        // CAST: addresses, lengths and offsets of test files fit.
-        let (p, n, o) = (
-            (addr + done) as usize as *mut libc::c_void,
-            (len - done) as usize,
-            (off + done) as libc::off_t,
-        );
-        // SAFETY: `[p, p + n)` is memory of this process that the caller
-        // owns: a Vec's buffer, or a bounce buffer reached only through
-        // atomics (never through references).
-        let got = unsafe {
-            if write {
-                libc::pwrite(fd, p, n, o)
-            } else {
-                libc::pread(fd, p, n, o)
-            }
-        };
-        match got {
-            n if n < 0 => {
-                let e = io::Error::last_os_error();
-                if e.kind() != io::ErrorKind::Interrupted {
-                    return Err(e);
-                }
-            }
-            0 => break,
-            // CAST: positive and at most `len - done`.
-            n => done += n as u64,
-        }
-    }
-    Ok(done)
 }
 
 fn errno_check(what: &str, r: libc::c_int) -> TestResult {
