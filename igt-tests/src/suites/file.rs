@@ -533,11 +533,17 @@ pub(crate) fn rw(fd: i32, addr: u64, len: u64, off: u64, write: bool) -> io::Res
     Ok(done)
 }
 
-/// The subtests' file systems, each with its label prefixed to failures.
-fn on_each(dirs: &[FsDir], f: impl Fn(&FsDir) -> TestResult) -> TestResult {
-    for d in dirs {
+/// Opens the device, then runs `f` on each file system that `dirs` finds
+/// ([`FsDir::all`], [`FsDir::disks`]), with its label prefixed to
+/// failures.
+fn on_each(
+    dirs: fn() -> TestResult<Vec<FsDir>>,
+    f: impl Fn(&Env, &FsDir) -> TestResult,
+) -> TestResult {
+    let env = Env::init()?;
+    for d in &dirs()? {
         println!("on {}", d.label());
-        within(&format!("{:?}", d.fs), f(d))?;
+        within(&format!("{:?}", d.fs), f(&env, d))?;
     }
     Ok(())
 }
@@ -655,8 +661,7 @@ fn private_mapping(env: &Env, dir: &FsDir) -> TestResult {
 
 /// `mmap-file-private`.
 pub fn mmap_file_private() -> TestResult {
-    let env = Env::init()?;
-    on_each(&FsDir::all()?, |d| private_mapping(&env, d))
+    on_each(FsDir::all, private_mapping)
 }
 
 /// `file-device-write-fsync`: device writes to an ext4 or xfs file's VRAM pages
@@ -667,8 +672,7 @@ pub fn mmap_file_private() -> TestResult {
 /// report none cached, so fsync cleaned them all), then the file is read
 /// with O_DIRECT, from the disk.
 pub fn file_device_write_fsync() -> TestResult {
-    let env = Env::init()?;
-    on_each(&FsDir::disks()?, |dir| device_write_fsync(&env, dir))
+    on_each(FsDir::disks, device_write_fsync)
 }
 
 fn device_write_fsync(env: &Env, dir: &FsDir) -> TestResult {
@@ -766,8 +770,7 @@ fn syscalls(env: &Env, dir: &FsDir) -> TestResult {
 
 /// `file-read-write-syscalls`.
 pub fn file_read_write_syscalls() -> TestResult {
-    let env = Env::init()?;
-    on_each(&FsDir::all()?, |d| syscalls(&env, d))
+    on_each(FsDir::all, syscalls)
 }
 
 /// ftruncate of `dir`'s file while its pages are in VRAM.
@@ -837,8 +840,7 @@ fn truncation(env: &Env, dir: &FsDir) -> TestResult {
 
 /// `file-truncate`.
 pub fn file_truncate() -> TestResult {
-    let env = Env::init()?;
-    on_each(&FsDir::all()?, |d| truncation(&env, d))
+    on_each(FsDir::all, truncation)
 }
 
 /// Another process maps `dir`'s file by its path while the pages are in
@@ -939,15 +941,13 @@ fn two_processes(env: &Env, dir: &FsDir) -> TestResult {
 
 /// `file-two-processes`.
 pub fn file_two_processes() -> TestResult {
-    let env = Env::init()?;
-    on_each(&FsDir::all()?, |d| two_processes(&env, d))
+    on_each(FsDir::all, two_processes)
 }
 
 /// `file-odirect-read`: O_DIRECT reads of an ext4 or xfs file whose pages the
 /// device wrote in VRAM return the device's data.
 pub fn file_odirect_read() -> TestResult {
-    let env = Env::init()?;
-    on_each(&FsDir::disks()?, |dir| odirect_read(&env, dir))
+    on_each(FsDir::disks, odirect_read)
 }
 
 fn odirect_read(env: &Env, dir: &FsDir) -> TestResult {
@@ -970,8 +970,7 @@ fn odirect_read(env: &Env, dir: &FsDir) -> TestResult {
 /// `file-odirect-write`: an O_DIRECT write over an ext4 or xfs file's VRAM pages
 /// replaces them; the pages around it keep what the device wrote.
 pub fn file_odirect_write() -> TestResult {
-    let env = Env::init()?;
-    on_each(&FsDir::disks()?, |dir| odirect_write(&env, dir))
+    on_each(FsDir::disks, odirect_write)
 }
 
 fn odirect_write(env: &Env, dir: &FsDir) -> TestResult {
@@ -1170,11 +1169,10 @@ fn device_write_remount(env: &Env, dir: &FsDir, persist: Persist) -> TestResult 
 /// ext4 and of an xfs file are on the disk after fsync, unmount and mount;
 /// and without fsync, when the pages are still in VRAM at the unmount.
 pub fn file_device_write_remount() -> TestResult {
-    let env = Env::init()?;
-    on_each(&FsDir::disks()?, |dir| {
+    on_each(FsDir::disks, |env, dir| {
         for p in [Persist::Fsync, Persist::Unmount] {
             println!("persisted by {p:?}");
-            within(&format!("{p:?}"), device_write_remount(&env, dir, p))?;
+            within(&format!("{p:?}"), device_write_remount(env, dir, p))?;
         }
         Ok(())
     })
