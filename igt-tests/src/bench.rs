@@ -376,9 +376,10 @@ pub fn table(rows: &[Row]) -> String {
         "memcpy MB/s",
         "test_hmm MB/s",
         "nova-svm MB/s",
+        "nova-svm/memcpy",
         "nova-svm/test_hmm",
     ];
-    let mut lines: Vec<[String; 6]> = vec![header.map(str::to_string)];
+    let mut lines: Vec<[String; 7]> = vec![header.map(str::to_string)];
     for r in rows {
         lines.push([
             r.mem.label().to_string(),
@@ -386,10 +387,11 @@ pub fn table(rows: &[Row]) -> String {
             cell(r.memcpy),
             cell(r.test_hmm),
             cell(r.nova),
+            ratio(r.nova, r.memcpy),
             ratio(r.nova, r.test_hmm),
         ]);
     }
-    let mut width = [0usize; 6];
+    let mut width = [0usize; 7];
     for l in &lines {
         for (w, c) in width.iter_mut().zip(l) {
             *w = (*w).max(c.len());
@@ -415,6 +417,31 @@ pub fn table(rows: &[Row]) -> String {
         }
     }
     out
+}
+
+/// The driver's statistics (debugfs, root only), as name and value pairs.
+fn nova_stats() -> Option<Vec<(String, u64)>> {
+    let text = std::fs::read_to_string("/sys/kernel/debug/nova_svm/sim/stats").ok()?;
+    Some(
+        text.lines()
+            .filter_map(|l| {
+                let (k, v) = l.split_once(' ')?;
+                Some((k.to_string(), v.trim().parse().ok()?))
+            })
+            .collect(),
+    )
+}
+
+/// The milliseconds that the timing statistics grew by from `b` to `a`.
+fn stats_delta(b: &[(String, u64)], a: &[(String, u64)]) -> String {
+    a.iter()
+        .filter(|(k, _)| k.ends_with("_ns"))
+        .map(|(k, v)| {
+            let before = b.iter().find(|(bk, _)| bk == k).map_or(0, |(_, bv)| *bv);
+            format!("{} {} ms", k.trim_end_matches("_ns"), v.saturating_sub(before) / 1_000_000)
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `AnonHugePages` of the mapping that holds `m`, as `"N kB of M kB"`.
@@ -833,7 +860,15 @@ pub fn run(cfg: Config) -> i32 {
     let mut problems = Vec::new();
     let mut rows = Vec::new();
     let mut missing = Vec::new();
+    // NOVA_SVM_BENCH_ONLY=4K-anon,2M-anon measures only those rows.
+    let only = std::env::var("NOVA_SVM_BENCH_ONLY").ok();
     for mem in Memory::ALL {
+        let wanted = only
+            .as_deref()
+            .is_none_or(|o| o.split(',').any(|w| w == mem.label().replace(' ', "-")));
+        if !wanted {
+            continue;
+        }
         if let Memory::Anon(class) = mem {
             if let Err(e) = probe_thp(class, cfg.size) {
                 problem(&mut problems, mem, "buffer", e);
@@ -870,9 +905,13 @@ pub fn run(cfg: Config) -> i32 {
                 )
             })
             .flatten();
+        let before = nova_stats();
         let nova = (have && have_nova)
             .then(|| run_one(&cfg, mem, "nova-svm", Nova::new(), &mut problems))
             .flatten();
+        if let (Some(b), Some(a)) = (before, nova_stats()) {
+            println!("{} nova-svm: where the time went: {}", mem.label(), stats_delta(&b, &a));
+        }
         for dir in [Direction::ToDevice, Direction::ToSystem] {
             let m = |s: &Option<Samples>| s.as_ref().and_then(|s| median(s.get(dir)));
             rows.push(Row {
@@ -991,9 +1030,9 @@ mod tests {
         assert!(lines[1].starts_with("|---------|-----------|"), "{t}");
         assert!(lines[2].contains("| 4K anon | to device |"), "{t}");
         assert!(lines[2].contains("1234.6"), "{t}");
-        assert!(lines[2].ends_with("0.75x |"), "{t}");
+        assert!(lines[2].ends_with("0.12x |             0.75x |"), "{t}");
         assert!(lines[3].contains("| 4K ext4 | to system |"), "{t}");
-        assert!(lines[3].ends_with(" - |"), "{t}");
+        assert!(lines[3].ends_with("0.10x |                 - |"), "{t}");
         // Every line has the same width.
         assert!(lines.iter().all(|l| l.len() == lines[0].len()), "{t}");
         // No line could be taken for a TAP result or plan.

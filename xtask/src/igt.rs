@@ -209,6 +209,7 @@ mod tests {
             [
                 "nova_svm_basic",
                 "nova_svm_bench",
+                "nova_svm_channel",
                 "nova_svm_demo",
                 "nova_svm_module",
                 "nova_svm_negative"

@@ -246,6 +246,8 @@ impl QemuConfig<'_> {
 pub const FORWARDED_ENV: &[&str] = &[
     "NOVA_SVM_SEED",
     "NOVA_SVM_RANDOM_",
+    "NOVA_SVM_IGT_ONLY",
+    "NOVA_SVM_BENCH_ONLY",
     "HMM_SEED",
     "HMM_OPS",
     "NOVA_HMM_BENCH_ROUNDS",

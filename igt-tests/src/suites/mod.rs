@@ -3,6 +3,7 @@
 //! The subtest tables of the test binaries.
 
 pub mod basic;
+pub mod channel;
 pub mod file;
 pub mod file_random;
 pub mod module;
@@ -15,12 +16,17 @@ mod tests {
 
     #[test]
     fn subtest_tables_are_well_formed() {
-        for table in [basic::SUBTESTS, negative::SUBTESTS, module::SUBTESTS] {
+        for table in [basic::SUBTESTS, negative::SUBTESTS, module::SUBTESTS, channel::SUBTESTS] {
             check_names(table).unwrap();
         }
         // Names are unique across binaries too, so TAP names and logs are
         // unambiguous.
-        let mut all: Vec<&str> = [basic::SUBTESTS, negative::SUBTESTS, module::SUBTESTS]
+        let mut all: Vec<&str> = [
+            basic::SUBTESTS,
+            negative::SUBTESTS,
+            module::SUBTESTS,
+            channel::SUBTESTS,
+        ]
             .iter()
             .flat_map(|t| t.iter().map(|s| s.name))
             .collect();

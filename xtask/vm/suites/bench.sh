@@ -35,6 +35,8 @@ fi
 # The bench's own output goes straight to the log, as it runs.
 /igt/nova_svm_bench </dev/null 2>&1
 result $? nova_svm_bench ""
+# Where the time went: the kernel channel's fence waits and the GPU's busy time.
+sed 's/^/# nova_svm stats: /' /sys/kernel/debug/nova_svm/sim/stats 2>/dev/null
 
 out=$(modprobe -r nova_svm 2>&1)
 result $? unload-nova_svm "$out"

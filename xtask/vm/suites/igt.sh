@@ -11,7 +11,7 @@
 vram_mib=64
 dir=/igt
 # Negative tests first (fast, no pages on the device), module unload last.
-bins="nova_svm_negative nova_svm_basic nova_svm_module"
+bins="nova_svm_negative nova_svm_channel nova_svm_basic nova_svm_module"
 limit=120
 if grep -q 'nova\.flavor=debug' /proc/cmdline; then
 	limit=600
@@ -37,6 +37,8 @@ if [ ! -d /sys/module/nova_svm ]; then
 fi
 # The module is loaded: a subtest that finds no device fails, not skips.
 export NOVA_SVM_IGT_REQUIRE_DEVICE=1
+# nova_svm_module reloads the module with the VRAM it was loaded with.
+export NOVA_SVM_SIM_VRAM_MIB=$vram_mib
 
 list=/tmp/igt-subtests
 : > $list
@@ -51,6 +53,12 @@ for b in $bins; do
 		echo "$b $s" >> $list
 	done
 done
+# NOVA_SVM_IGT_ONLY (an extended regular expression on "binary subtest")
+# runs only the subtests it matches, for a developer's quick rerun.
+if [ -n "$NOVA_SVM_IGT_ONLY" ]; then
+	grep -E -- "$NOVA_SVM_IGT_ONLY" $list > $list.only
+	mv $list.only $list
+fi
 total=$(($(wc -l < $list) + 1))
 echo "1..$total"
 

@@ -10,6 +10,7 @@
 //! with the copy engine before it is unmapped.
 
 use kernel::{
+    dma::DataDirection,
     mm::memremap::{
         DeviceFault, DeviceFolio, DevicePrivateOps, DevicePrivateRegion, FaultResult, FillFolio,
         Owner,
@@ -19,38 +20,15 @@ use kernel::{
     sync::{Arc, Mutex, SpinLock},
 };
 
-use crate::gpu::{pages, Gpu, Job, PushMem, SysPages};
-use crate::hw::sim::SimGpu;
-
-/// Bytes of VRAM in one chunk: one PMD, so that a chunk can hold a 2 MiB folio.
-pub(crate) const CHUNK_SIZE: usize = 2 << 20;
-
-/// The backend behind a device.
-pub(crate) enum Backend {
-    /// The simulated GPU.
-    Sim(Arc<SimGpu>),
-}
-
-impl Backend {
-    /// The backend as a [`Gpu`].
-    pub(crate) fn gpu(&self) -> &dyn Gpu {
-        match self {
-            Backend::Sim(s) => &**s,
-        }
-    }
-}
-
-impl Clone for Backend {
-    fn clone(&self) -> Self {
-        match self {
-            Backend::Sim(s) => Backend::Sim(s.clone()),
-        }
-    }
-}
+pub(crate) use crate::gpu::CHUNK_SIZE;
+use crate::{
+    ce::PhysAddr,
+    gpu::{pages, DmaMaps, Gpu, Job, PushMem},
+};
 
 /// One chunk of VRAM: what the core mm calls back for its pages.
 pub(crate) struct Chunk {
-    backend: Backend,
+    gpu: Arc<Gpu>,
     /// VRAM address of the chunk's first page.
     base: u64,
 }
@@ -60,8 +38,8 @@ pub(crate) type Region = DevicePrivateRegion<Chunk>;
 
 impl Chunk {
     /// The GPU the chunk's VRAM belongs to.
-    pub(crate) fn gpu(&self) -> &dyn Gpu {
-        self.backend.gpu()
+    pub(crate) fn gpu(&self) -> &Gpu {
+        &self.gpu
     }
 }
 
@@ -73,19 +51,6 @@ pub(crate) fn vram_addr(region: &Region, pfn: usize) -> Option<u64> {
     }
     // CAST: a byte offset within a chunk fits u64.
     Some(region.ops().base + pages(pfn - pfns.start) as u64)
-}
-
-/// A folio being filled from VRAM, as the system pages of a copy-engine job.
-struct Filling<'a, 'b>(&'a FillFolio<'b>);
-
-impl SysPages for Filling<'_, '_> {
-    fn read(&self, _i: usize, _out: &mut [u8]) -> Result {
-        Err(EINVAL)
-    }
-
-    fn write(&self, i: usize, data: &[u8]) -> Result {
-        self.0.copy_from(i, data)
-    }
 }
 
 #[vtable]
@@ -105,17 +70,17 @@ impl DevicePrivateOps for Chunk {
     }
 
     fn copy_to_ram(&self, src: &DeviceFolio<'_, Self>, dst: &FillFolio<'_>) -> Result {
-        let fill = Filling(dst);
-        let mut mem = PushMem::new()?;
-        let mut job = Job::new(self.gpu(), &fill, &mut mem);
+        let gpu = &*self.gpu;
+        let len = pages(dst.nr_pages());
+        let mut maps = DmaMaps::new(gpu, 1)?;
+        let to = maps.map(&dst.head(), len, DataDirection::FromDevice)?;
+        maps.publish()?;
+        let mut mem = PushMem::small()?;
+        let mut job = Job::new(gpu, &mut mem);
         // CAST: a byte offset within a chunk fits u64.
         let vram = self.base + pages(src.index()) as u64;
-        job.copy(
-            crate::ce::PhysAddr::vram(vram),
-            job.sys(0),
-            pages(dst.nr_pages()),
-        )?;
-        job.finish()
+        job.copy(PhysAddr::vram(vram), to, len)?;
+        job.run()
     }
 }
 
@@ -125,7 +90,7 @@ impl DevicePrivateOps for Chunk {
 /// adding chunks is serialised by `grow`.
 #[pin_data]
 pub(crate) struct Dmem {
-    backend: Backend,
+    gpu: Arc<Gpu>,
     max_chunks: usize,
     #[pin]
     chunks: SpinLock<KVec<Arc<Region>>>,
@@ -134,13 +99,13 @@ pub(crate) struct Dmem {
 }
 
 impl Dmem {
-    /// Creates the device memory of `backend`, with no chunk yet.
-    pub(crate) fn new(backend: Backend) -> impl PinInit<Self, Error> {
-        let vram = backend.gpu().vram_size();
-        let max_chunks = usize::try_from(vram).unwrap_or(0) / CHUNK_SIZE;
+    /// Creates the device memory of `gpu`, with no chunk yet.
+    pub(crate) fn new(gpu: Arc<Gpu>) -> impl PinInit<Self, Error> {
+        let vram = gpu.data_vram();
+        let max_chunks = usize::try_from(vram.end - vram.start).unwrap_or(0) / CHUNK_SIZE;
         let list = KVec::with_capacity(max_chunks, GFP_KERNEL);
         try_pin_init!(Self {
-            backend,
+            gpu,
             max_chunks,
             chunks <- new_spinlock!(list?, "nova_svm::Dmem::chunks"),
             grow <- new_mutex!((), "nova_svm::Dmem::grow"),
@@ -153,8 +118,14 @@ impl Dmem {
     }
 
     /// The GPU.
-    pub(crate) fn gpu(&self) -> &dyn Gpu {
-        self.backend.gpu()
+    pub(crate) fn gpu(&self) -> &Gpu {
+        &self.gpu
+    }
+
+    /// Bytes of VRAM that device memory may use.
+    pub(crate) fn size(&self) -> u64 {
+        // CAST: the chunk size fits u64.
+        (self.max_chunks * CHUNK_SIZE) as u64
     }
 
     /// The VRAM address of device page `pfn`, if it is one of this device's. The chunk in
@@ -192,16 +163,18 @@ impl Dmem {
         if index >= self.max_chunks {
             return Err(ENOSPC);
         }
-        self.gpu().chunk_online(index)?;
+        // CAST: a VRAM byte offset fits u64.
+        let base = self.gpu.data_vram().start + (index * CHUNK_SIZE) as u64;
+        // CAST: the chunk size fits u64.
+        self.gpu.backend().vram_online(base, CHUNK_SIZE as u64)?;
         let r = Arc::pin_init(
             Region::new(
                 CHUNK_SIZE,
                 self.owner(),
                 c"nova-svm",
                 Chunk {
-                    backend: self.backend.clone(),
-                    // CAST: a VRAM byte address fits u64.
-                    base: (index * CHUNK_SIZE) as u64,
+                    gpu: self.gpu.clone(),
+                    base,
                 },
             ),
             GFP_KERNEL,

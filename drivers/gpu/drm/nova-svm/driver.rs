@@ -11,11 +11,11 @@ use kernel::{
 };
 
 use crate::{
-    ce::class::{CeClass, Generation},
-    dmem::{Backend, Dmem, CHUNK_SIZE},
+    diag::DiagFiles,
+    dmem::Dmem,
     file::File,
-    gpu::{Job, PushMem},
-    hw::sim::SimGpu,
+    gpu::{Gpu, CHUNK_SIZE},
+    hw::{sim::SimGpu, Backend, Chip},
 };
 
 /// The DRM driver of nova-svm.
@@ -30,6 +30,8 @@ pub(crate) struct NovaSvmData {
     /// Device memory; its owner identity is the address of this pinned object.
     #[pin]
     pub(crate) dmem: Dmem,
+    /// Whether the probe bound the simulated GPU (`DRM_NOVA_SVM_PARAM_IS_SIMULATED`).
+    pub(crate) simulated: bool,
 }
 
 /// nova-svm has no buffer objects: all of its memory is process memory. The DRM core still
@@ -73,43 +75,45 @@ impl drm::Driver for NovaSvmDriver {
     }
 }
 
-/// The copy-engine class of `id`, for the `sim_ce_class` parameter.
-pub(crate) fn sim_class(id: u32) -> Result<&'static CeClass> {
-    Generation::from_class(id)
-        .map(Generation::ce_class)
-        .ok_or(EINVAL)
+/// The chip whose copy-engine class is `id`, for the `sim_ce_class` parameter.
+pub(crate) fn sim_chip(id: u32) -> Result<&'static Chip> {
+    crate::hw::chips::by_ce_class(id).ok_or(EINVAL)
 }
 
-/// A simulated GPU, registered as a DRM device on a faux device.
+/// A simulated GPU, registered as a DRM device on its faux device: the probe of the
+/// simulated backend.
 pub(crate) struct SimBinding {
-    /// Dropped first: the DRM device goes away before its parent.
+    /// The debugfs files, removed first.
+    _diag: DiagFiles,
+    /// The DRM device goes away before its parent.
     _reg: drm::Registration<'static, NovaSvmDriver>,
     _drm: ARef<NovaSvmDevice>,
-    /// Boxed, so that its address, which `_reg` borrows, is stable.
-    _faux: KBox<faux::Registration>,
+    /// The GPU, whose faux device `_reg` borrows.
+    _sim: Arc<SimGpu>,
 }
 
 impl SimBinding {
-    /// Creates a simulated GPU with `vram_mib` MiB of VRAM and a copy engine of `class`.
-    pub(crate) fn new(vram_mib: u32, class: &'static CeClass) -> Result<Self> {
+    /// Creates a simulated `chip` with `vram_mib` MiB of VRAM and registers it.
+    pub(crate) fn new(vram_mib: u32, chip: &'static Chip) -> Result<Self> {
         let vram = u64::from(vram_mib) << 20;
         // CAST: the chunk size fits u64.
         if vram == 0 || vram % CHUNK_SIZE as u64 != 0 {
             pr_err!("nova-svm: sim_vram_mib must be a nonzero multiple of 2\n");
             return Err(EINVAL);
         }
-        let gpu = Arc::pin_init(SimGpu::new(vram, class), GFP_KERNEL)?;
-        bind_channel(&gpu)?;
-
-        let faux = KBox::new(faux::Registration::new(c"nova-svm-sim", None)?, GFP_KERNEL)?;
-        let fdev: &faux::Device<Bound> = (*faux).as_ref();
-        // SAFETY: `fdev` lives in `faux`, a box whose contents do not move and which is
-        // dropped after `_reg`, the only holder of the extended reference (the fields of
-        // `SimBinding` are dropped in declaration order).
+        let sim = SimGpu::new(c"nova-svm-sim", vram, chip)?;
+        let backend: Arc<dyn Backend> = sim.clone();
+        let gpu = Gpu::new(backend)?;
+        let fdev: &faux::Device<Bound> = sim.device();
+        // SAFETY: `fdev` lives in `sim`'s faux registration, which stays where it is and is
+        // dropped after `_reg`, the only holder of the extended reference: `_sim` keeps it
+        // alive, and the fields of `SimBinding` are dropped in declaration order.
         let fdev: &'static faux::Device<Bound> = unsafe { &*core::ptr::from_ref(fdev) };
 
+        let diag = DiagFiles::new(gpu.clone(), c"sim")?;
         let data = try_pin_init!(NovaSvmData {
-            dmem <- Dmem::new(Backend::Sim(gpu.clone())),
+            dmem <- Dmem::new(gpu),
+            simulated: true,
         }? Error);
         let drm = drm::UnregisteredDevice::<NovaSvmDriver>::new(fdev, data)?;
         // SAFETY: The registration is stored in `SimBinding` and dropped with it; it is never
@@ -117,32 +121,32 @@ impl SimBinding {
         let reg = unsafe { drm::Registration::new(fdev.as_ref(), drm, (), 0)? };
         dev_info!(
             fdev.as_ref(),
-            "simulated GPU: {} MiB of VRAM, copy engine {} ({:#x})\n",
+            "simulated GPU: {:?}, {} MiB of VRAM, copy engine {} ({:#x}), MMU {:?}\n",
+            chip.family,
             vram_mib,
-            class.name,
-            class.id
+            chip.ce.name,
+            chip.ce.id,
+            chip.mmu
         );
         Ok(Self {
+            _diag: diag,
             _drm: reg.device().into(),
             _reg: reg,
-            _faux: faux,
+            _sim: sim,
         })
     }
 }
 
-/// Binds the copy-engine class to the channel's subchannel, once before any job.
-fn bind_channel(gpu: &SimGpu) -> Result {
-    struct NoPages;
-    impl crate::gpu::SysPages for NoPages {
-        fn read(&self, _i: usize, _out: &mut [u8]) -> Result {
-            Err(EINVAL)
-        }
-        fn write(&self, _i: usize, _data: &[u8]) -> Result {
-            Err(EINVAL)
-        }
-    }
-    let mut mem = PushMem::new()?;
-    let mut job = Job::new(gpu, &NoPages, &mut mem);
-    job.bind_object()?;
-    job.finish()
+/// A simulated GPU of `chip` with `vram` bytes of VRAM, for the KUnit tests: the probe's
+/// choice of backend, without a DRM device.
+#[cfg(CONFIG_KUNIT)]
+pub(crate) fn test_gpu(vram: u64, chip: &'static Chip) -> Result<Arc<Gpu>> {
+    use core::sync::atomic::{AtomicU32, Ordering};
+    // A name of its own per GPU: a test that fails leaves its GPU behind.
+    static N: AtomicU32 = AtomicU32::new(0);
+    let n = N.fetch_add(1, Ordering::Relaxed);
+    let name = kernel::str::CString::try_from_fmt(fmt!("nova-svm-kunit-{n}"))?;
+    let sim = SimGpu::new(&name, vram, chip)?;
+    let backend: Arc<dyn Backend> = sim;
+    Gpu::new(backend)
 }

@@ -81,13 +81,13 @@ impl File {
         _file: &drm::File<File>,
     ) -> Result<u32> {
         args::zero(req.pad.into(), "pad").map_err(|w| invalid(dev, "GETPARAM", w))?;
-        let gpu = dev.dmem.gpu();
+        let chip = dev.dmem.gpu().backend().chip();
         req.value = match req.param {
-            uapi::drm_nova_svm_param_DRM_NOVA_SVM_PARAM_VRAM_SIZE => gpu.vram_size(),
+            uapi::drm_nova_svm_param_DRM_NOVA_SVM_PARAM_VRAM_SIZE => dev.dmem.size(),
             // CAST: the chunk size fits u64.
             uapi::drm_nova_svm_param_DRM_NOVA_SVM_PARAM_CHUNK_SIZE => CHUNK_SIZE as u64,
-            uapi::drm_nova_svm_param_DRM_NOVA_SVM_PARAM_CE_CLASS => gpu.ce_class().id.into(),
-            uapi::drm_nova_svm_param_DRM_NOVA_SVM_PARAM_IS_SIMULATED => gpu.is_simulated().into(),
+            uapi::drm_nova_svm_param_DRM_NOVA_SVM_PARAM_CE_CLASS => chip.ce.id.into(),
+            uapi::drm_nova_svm_param_DRM_NOVA_SVM_PARAM_IS_SIMULATED => dev.simulated.into(),
             _ => return Err(invalid(dev, "GETPARAM", Invalid::Unknown("param"))),
         };
         Ok(0)

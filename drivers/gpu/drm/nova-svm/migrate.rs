@@ -3,10 +3,14 @@
 //! Moving pages between system memory and VRAM, and device access to SVM memory.
 //!
 //! Data moves only through the copy engine: the functions here collect pages with
-//! `migrate_vma` (or fault them with `hmm_range_fault`), build a [`Job`] of copies between
-//! their system pages and VRAM, run it, and only then switch the page tables.
+//! `migrate_vma` (or fault them with `hmm_range_fault`), map their system pages for the GPU
+//! with the DMA API, build a [`Job`] of copies between those bus addresses and VRAM, submit
+//! it to the kernel channel, and switch the page tables only once its fence has signalled.
+//! A migration of many PMDs keeps one batch in flight: the next batch is collected and
+//! submitted while the copy engine runs the previous one.
 
 use kernel::{
+    dma::DataDirection,
     mm::{
         hmm::{self, Access, FaultRange, PageRef},
         memremap::{DeviceFault, FaultResult, PMD_ORDER},
@@ -22,8 +26,9 @@ use kernel::{
 
 use crate::{
     ce::PhysAddr,
+    chan::Fence,
     dmem::{vram_addr, Chunk, Dmem, Region},
-    gpu::{pages, Gpu, Job, PushMem, SysPages},
+    gpu::{pages, DmaMaps, Gpu, Job, Phase, PushMem},
     svm::Mirror,
 };
 
@@ -35,32 +40,6 @@ const COPY_BATCH: usize = 64;
 
 /// How long a range fault retries before it gives up with `EBUSY`.
 const FAULT_TIMEOUT_MS: u32 = 2000;
-
-/// The source pages of a migration to VRAM, for the copy engine.
-struct Sources<'a, 'b>(&'a MigrateVma<'b>);
-
-impl SysPages for Sources<'_, '_> {
-    fn read(&self, i: usize, out: &mut [u8]) -> Result {
-        self.0.copy_src_to(i, out)
-    }
-
-    fn write(&self, _i: usize, _data: &[u8]) -> Result {
-        Err(EINVAL)
-    }
-}
-
-/// The destination pages of a migration to system memory, for the copy engine.
-struct Destinations<'a, 'b>(&'a MigrateVma<'b>);
-
-impl SysPages for Destinations<'_, '_> {
-    fn read(&self, _i: usize, _out: &mut [u8]) -> Result {
-        Err(EINVAL)
-    }
-
-    fn write(&self, i: usize, data: &[u8]) -> Result {
-        self.0.copy_to_dst(i, data)
-    }
-}
 
 /// One copy of a migration: `pages` pages between entry `entry` of the migration and VRAM
 /// address `vram`.
@@ -99,11 +78,92 @@ fn alloc_dst(
     Ok(Some(vram))
 }
 
-/// Gives every selected entry of `mig` a device destination while VRAM lasts, copies the
-/// sources into VRAM with the copy engine (a page without a source is cleared), and switches
-/// the page tables. Returns the number of pages moved.
-fn fill_vram(dmem: &Dmem, mig: &mut MigrateVma<'_>) -> Result<usize> {
-    let mut moves: KVec<Move> = KVec::new();
+/// A batch of a migration whose copies were submitted: the migration, the DMA mappings of
+/// its system pages, the copies and the fence of the last of them.
+struct Flight<'m, 'g> {
+    mig: MigrateVma<'m>,
+    maps: DmaMaps<'g>,
+    moves: KVec<Move>,
+    fence: Option<Fence>,
+}
+
+impl Flight<'_, '_> {
+    /// Waits for the copies, unmaps the system pages, switches the page tables of the
+    /// entries that were copied and returns the number of pages moved. When the copies fail,
+    /// nothing is switched: the migration ends with every page where it was.
+    fn complete(mut self, gpu: &Gpu) -> Result<usize> {
+        if let Some(f) = self.fence.take() {
+            // The mappings go after the wait, whatever it returns: a failed wait resets
+            // the channel, so the GPU no longer touches them either way.
+            let r = gpu.timed(Phase::Wait, || f.wait(gpu.timeout_ms()));
+            gpu.timed(Phase::Unmap, || self.maps.clear());
+            r?;
+        }
+        self.maps.clear();
+        if self.moves.is_empty() {
+            return Ok(0);
+        }
+        gpu.timed(Phase::Switch, || {
+            self.mig.migrate_pages();
+            let moved = self
+                .moves
+                .iter()
+                .filter(|m| self.mig.migrated(m.entry))
+                .map(|m| m.pages)
+                .sum();
+            drop(self.mig);
+            Ok(moved)
+        })
+    }
+}
+
+/// Maps the system pages of `moves` (entry `m.entry` of `mig`, `m.pages` pages) for the GPU
+/// and submits a job that copies between them and VRAM, towards VRAM when `to_vram`. Entries
+/// to VRAM without a source page are cleared instead.
+fn submit_moves<'g>(
+    gpu: &'g Gpu,
+    mig: &MigrateVma<'_>,
+    moves: &[Move],
+    to_vram: bool,
+) -> Result<(DmaMaps<'g>, Option<Fence>)> {
+    let mut maps = DmaMaps::new(gpu, moves.len())?;
+    // Map every system page first, publish them together, then write the copies.
+    let mut sys = KVec::with_capacity(moves.len(), GFP_KERNEL)?;
+    for m in moves {
+        let len = pages(m.pages);
+        let page = if to_vram {
+            mig.src_page(m.entry)
+        } else {
+            mig.dst_page(m.entry)
+        };
+        let addr = match (page, to_vram) {
+            (Some(p), true) => Some(maps.map(&p, len, DataDirection::ToDevice)?),
+            (Some(p), false) => Some(maps.map(&p, len, DataDirection::FromDevice)?),
+            // An empty or zero-page mapping: the device page starts zeroed.
+            (None, true) => None,
+            (None, false) => return Err(EINVAL),
+        };
+        sys.push(addr, GFP_KERNEL)?;
+    }
+    maps.publish()?;
+    let mut mem = PushMem::new()?;
+    let mut job = Job::new(gpu, &mut mem);
+    for (m, addr) in moves.iter().zip(sys.iter()) {
+        let vram = PhysAddr::vram(m.vram);
+        let len = pages(m.pages);
+        match (addr, to_vram) {
+            (Some(a), true) => job.copy(*a, vram, len)?,
+            (Some(a), false) => job.copy(vram, *a, len)?,
+            (None, _) => job.fill(vram, len, 0)?,
+        }
+    }
+    Ok((maps, job.finish()?))
+}
+
+/// Gives every selected entry of `mig` a device destination while VRAM lasts, and submits
+/// the copies of the sources into VRAM (a page without a source is cleared).
+fn start_vram<'m, 'g>(dmem: &'g Dmem, mut mig: MigrateVma<'m>) -> Result<Flight<'m, 'g>> {
+    let mut moves: KVec<Move> = KVec::with_capacity(PMD_PAGES, GFP_KERNEL)?;
     let mut cache = None;
     let mut i = 0;
     'entries: while i < mig.npages() {
@@ -117,7 +177,7 @@ fn fill_vram(dmem: &Dmem, mig: &mut MigrateVma<'_>) -> Result<usize> {
         } else {
             (0, 1)
         };
-        if let Some(vram) = alloc_dst(dmem, mig, i, order, &mut cache)? {
+        if let Some(vram) = alloc_dst(dmem, &mut mig, i, order, &mut cache)? {
             moves.push(
                 Move {
                     entry: i,
@@ -129,7 +189,7 @@ fn fill_vram(dmem: &Dmem, mig: &mut MigrateVma<'_>) -> Result<usize> {
         } else if order > 0 {
             // No free 2 MiB block: single pages, the core splits the source folio.
             for k in 0..n {
-                let Some(vram) = alloc_dst(dmem, mig, i + k, 0, &mut cache)? else {
+                let Some(vram) = alloc_dst(dmem, &mut mig, i + k, 0, &mut cache)? else {
                     break 'entries;
                 };
                 moves.push(
@@ -147,41 +207,24 @@ fn fill_vram(dmem: &Dmem, mig: &mut MigrateVma<'_>) -> Result<usize> {
         }
         i += n;
     }
-    if moves.is_empty() {
-        return Ok(0);
-    }
-
-    let sources = Sources(mig);
-    let mut mem = PushMem::new()?;
-    let mut job = Job::new(dmem.gpu(), &sources, &mut mem);
-    for m in moves.iter() {
-        let dst = PhysAddr::vram(m.vram);
-        if mig.src_pfn(m.entry).is_some() {
-            job.copy(job.sys(m.entry), dst, pages(m.pages))?;
-        } else {
-            // An empty or zero-page mapping: the device page starts zeroed.
-            job.fill(dst, pages(m.pages), 0)?;
-        }
-    }
-    job.finish()?;
-
-    mig.migrate_pages();
-    Ok(moves
-        .iter()
-        .filter(|m| mig.migrated(m.entry))
-        .map(|m| m.pages)
-        .sum())
+    let gpu = dmem.gpu();
+    let (maps, fence) = submit_moves(gpu, &mig, &moves, true)?;
+    Ok(Flight {
+        mig,
+        maps,
+        moves,
+        fence,
+    })
 }
 
-/// Gives every selected device page of `mig` that `vram_of` knows a system destination,
-/// copies the data home with the copy engine of `gpu`, and switches the page tables. Returns
-/// the number of pages moved.
-fn fill_system(
-    gpu: &dyn Gpu,
-    mig: &mut MigrateVma<'_>,
+/// Gives every selected device page of `mig` that `vram_of` knows a system destination, and
+/// submits the copies of the data home.
+fn start_system<'m, 'g>(
+    gpu: &'g Gpu,
+    mut mig: MigrateVma<'m>,
     mut vram_of: impl FnMut(usize) -> Option<u64>,
-) -> Result<usize> {
-    let mut moves: KVec<Move> = KVec::new();
+) -> Result<Flight<'m, 'g>> {
+    let mut moves: KVec<Move> = KVec::with_capacity(PMD_PAGES, GFP_KERNEL)?;
     let mut i = 0;
     while i < mig.npages() {
         let s = mig.src(i);
@@ -217,24 +260,13 @@ fn fill_system(
         }
         i += n;
     }
-    if moves.is_empty() {
-        return Ok(0);
-    }
-
-    let dsts = Destinations(mig);
-    let mut mem = PushMem::new()?;
-    let mut job = Job::new(gpu, &dsts, &mut mem);
-    for m in moves.iter() {
-        job.copy(PhysAddr::vram(m.vram), job.sys(m.entry), pages(m.pages))?;
-    }
-    job.finish()?;
-
-    mig.migrate_pages();
-    Ok(moves
-        .iter()
-        .filter(|m| mig.migrated(m.entry))
-        .map(|m| m.pages)
-        .sum())
+    let (maps, fence) = submit_moves(gpu, &mig, &moves, false)?;
+    Ok(Flight {
+        mig,
+        maps,
+        moves,
+        fence,
+    })
 }
 
 /// The direction of a migration.
@@ -260,47 +292,62 @@ pub(crate) fn migrate_range(
         Target::Vram => Select::SYSTEM | Select::COMPOUND | Select::PAGECACHE,
         Target::System => Select::DEVICE_PRIVATE | Select::COMPOUND,
     };
+    let gpu = dmem.gpu();
     let guard = mm.mmap_read_lock();
     let mut moved = 0;
     let mut addr = start;
-    while addr < end {
-        let Some(vma) = guard.find_vma(addr) else {
-            break;
-        };
-        if vma.start() >= end {
-            break;
-        }
-        addr = addr.max(vma.start());
-        // One PMD at a time, so that a large folio is never cut by a batch.
-        let pmd_end = (addr | (pages(PMD_PAGES) - 1)).saturating_add(1);
-        let next = end.min(vma.end()).min(pmd_end);
-        // The device cannot reach a mapping without access (PROT_NONE): there is nothing to
-        // prefetch into VRAM. Device pages found there still go home.
-        let reachable = vma.flags() & (vm_flags::READ | vm_flags::WRITE) != 0;
-        if !reachable && matches!(target, Target::Vram) {
-            addr = end.min(vma.end());
-            continue;
-        }
-        match MigrateVma::setup(vma, addr, next, select, owner) {
-            Ok(mut mig) => {
-                moved += match target {
-                    Target::Vram => fill_vram(dmem, &mut mig)?,
-                    Target::System => {
-                        let mut cache = None;
-                        fill_system(dmem.gpu(), &mut mig, |p| dmem.vram_of(p, &mut cache))?
-                    }
-                };
+    // The batch whose copies run while the next one is collected.
+    let mut flight: Option<Flight<'_, '_>> = None;
+    let mut cache = None;
+    let result = (|| -> Result {
+        while addr < end {
+            let Some(vma) = guard.find_vma(addr) else {
+                break;
+            };
+            if vma.start() >= end {
+                break;
             }
-            // A mapping that cannot migrate (VM_IO, VM_PFNMAP, hugetlb, DAX): skip it.
-            Err(e) if e == EINVAL => {}
-            Err(e) => return Err(e),
+            addr = addr.max(vma.start());
+            // One PMD at a time, so that a large folio is never cut by a batch.
+            let pmd_end = (addr | (pages(PMD_PAGES) - 1)).saturating_add(1);
+            let next = end.min(vma.end()).min(pmd_end);
+            // The device cannot reach a mapping without access (PROT_NONE): there is nothing
+            // to prefetch into VRAM. Device pages found there still go home.
+            let reachable = vma.flags() & (vm_flags::READ | vm_flags::WRITE) != 0;
+            if !reachable && matches!(target, Target::Vram) {
+                addr = end.min(vma.end());
+                continue;
+            }
+            match gpu.timed(Phase::Setup, || MigrateVma::setup(vma, addr, next, select, owner)) {
+                Ok(mig) => {
+                    let started = gpu.timed(Phase::Start, || match target {
+                        Target::Vram => start_vram(dmem, mig),
+                        Target::System => start_system(gpu, mig, |p| dmem.vram_of(p, &mut cache)),
+                    })?;
+                    if let Some(prev) = flight.replace(started) {
+                        moved += prev.complete(gpu)?;
+                    }
+                }
+                // A mapping that cannot migrate (VM_IO, VM_PFNMAP, hugetlb, DAX): skip it.
+                Err(e) if e == EINVAL => {}
+                Err(e) => return Err(e),
+            }
+            addr = next;
+            if kernel::current!().signal_pending() {
+                return Err(EINTR);
+            }
         }
-        addr = next;
-        if kernel::current!().signal_pending() {
-            return Err(EINTR);
-        }
+        Ok(())
+    })();
+    // The last batch, or the one in flight when something failed: its copies must finish
+    // before its pages are released.
+    if let Some(last) = flight.take() {
+        let r = last.complete(gpu);
+        result?;
+        moved += r?;
+        return Ok(moved);
     }
-    Ok(moved)
+    result.map(|()| moved)
 }
 
 /// Serves a CPU fault on a device page: brings the page (the whole folio when the fault came
@@ -314,11 +361,13 @@ pub(crate) fn fault_to_ram(fault: &DeviceFault<'_, Chunk>) -> FaultResult {
     if order > 0 {
         select = select | Select::COMPOUND;
     }
-    let Ok(mut mig) = MigrateVma::setup_for_fault(fault, start, start + span, select) else {
+    let Ok(mig) = MigrateVma::setup_for_fault(fault, start, start + span, select) else {
         return FaultResult::SigBus;
     };
     let region = folio.region();
-    match fill_system(region.ops().gpu(), &mut mig, |p| vram_addr(region, p)) {
+    let gpu = region.ops().gpu();
+    let r = start_system(gpu, mig, |p| vram_addr(region, p)).and_then(|f| f.complete(gpu));
+    match r {
         Ok(_) => FaultResult::Done,
         Err(e) if e == ENOMEM => FaultResult::Oom,
         Err(_) => FaultResult::SigBus,
@@ -329,25 +378,12 @@ pub(crate) fn fault_to_ram(fault: &DeviceFault<'_, Chunk>) -> FaultResult {
 enum Loc {
     /// In VRAM at `addr`; `_page` keeps the device page (and its VRAM) from being reused.
     Vram { addr: u64, _page: PageRef },
-    /// In system memory: page `usize` of the job.
+    /// In system memory: page `usize` of the step.
     Sys(usize),
 }
 
-/// The system pages of one step of a device copy.
-struct Faulted(KVec<PageRef>);
-
-impl SysPages for Faulted {
-    fn read(&self, i: usize, out: &mut [u8]) -> Result {
-        self.0.get(i).ok_or(EINVAL)?.read(out)
-    }
-
-    fn write(&self, i: usize, data: &[u8]) -> Result {
-        self.0.get(i).ok_or(EINVAL)?.write(data)
-    }
-}
-
 /// Locates the pages of a range fault: VRAM pages of this device stay where they are, other
-/// pages become system pages of the job.
+/// pages become system pages of the step. `sys` and `out` have room for all of them.
 fn locate(
     dmem: &Dmem,
     f: &hmm::Faulted<'_, impl Sized>,
@@ -364,11 +400,11 @@ fn locate(
                     addr: vram,
                     _page: page,
                 },
-                GFP_KERNEL,
+                GFP_NOWAIT,
             )?;
         } else {
-            out.push(Loc::Sys(sys.len()), GFP_KERNEL)?;
-            sys.push(page, GFP_KERNEL)?;
+            out.push(Loc::Sys(sys.len()), GFP_NOWAIT)?;
+            sys.push(page, GFP_NOWAIT)?;
         }
     }
     Ok(())
@@ -395,7 +431,8 @@ pub(crate) fn device_copy(
     done: &mut usize,
 ) -> Result {
     let owner = dmem.owner();
-    let mut pfns = KVec::<usize>::zeroed(COPY_BATCH, GFP_KERNEL)?;
+    let gpu = dmem.gpu();
+    let mut pfns = KVec::<usize>::from_elem(0, COPY_BATCH, GFP_KERNEL)?;
     let mut mem = PushMem::new()?;
     let mut cache = None;
     *done = 0;
@@ -406,6 +443,7 @@ pub(crate) fn device_copy(
         let mut sys = KVec::with_capacity(2 * n, GFP_KERNEL)?;
         let mut src_loc = KVec::with_capacity(n, GFP_KERNEL)?;
         let mut dst_loc = KVec::with_capacity(n, GFP_KERNEL)?;
+        let mut maps = DmaMaps::new(gpu, 2 * n)?;
         if let CopyOp::From(src) = op {
             let start = src + *done;
             let range = FaultRange {
@@ -427,6 +465,7 @@ pub(crate) fn device_copy(
             // the uapi allows.
             locate(dmem, &f, &mut sys, &mut src_loc, &mut cache)?;
         }
+        let nsrc = sys.len();
 
         let start = dst + *done;
         let range = FaultRange {
@@ -448,17 +487,18 @@ pub(crate) fn device_copy(
         .map_err(fault_err)?;
         locate(dmem, &f, &mut sys, &mut dst_loc, &mut cache)?;
 
-        let sys = self::Faulted(sys);
-        let r = run_copy(dmem, &sys, &mut mem, op, &src_loc, &dst_loc);
+        let r = run_copy(gpu, &mut maps, &mut mem, op, &sys, nsrc, &src_loc, &dst_loc);
+        // The GPU is done with the pages (or was stopped): unmap them before the lock goes.
+        maps.clear();
         drop(f);
         // The copy engine wrote the system pages behind the page tables' back: mark them
         // dirty, or reclaim and writeback would take a page mapped writable but clean for
-        // unchanged. Also after an error: a push buffer that filled up ran already. Outside
-        // the mirror lock (dropped with `f`): dirtying takes the folio lock, which ranks
-        // above it.
+        // unchanged. Also after an error: a part of the copy may have run. Outside the
+        // mirror lock (dropped with `f`): dirtying takes the folio lock, which ranks above
+        // it.
         for d in dst_loc.iter() {
             if let Loc::Sys(i) = d {
-                sys.0.get(*i).ok_or(EINVAL)?.mark_dirty();
+                sys.get(*i).ok_or(EINVAL)?.mark_dirty();
             }
         }
         r?;
@@ -468,31 +508,45 @@ pub(crate) fn device_copy(
 }
 
 /// Runs one step of a device copy on the copy engine: `op` from `src` (for copies) to `dst`,
-/// a page each.
+/// a page each. System pages `sys[..nsrc]` are read, the others written.
+#[allow(clippy::too_many_arguments)]
 fn run_copy(
-    dmem: &Dmem,
-    sys: &Faulted,
+    gpu: &Gpu,
+    maps: &mut DmaMaps<'_>,
     mem: &mut PushMem,
     op: CopyOp,
+    sys: &[PageRef],
+    nsrc: usize,
     src: &[Loc],
     dst: &[Loc],
 ) -> Result {
-    let mut job = Job::new(dmem.gpu(), sys, mem);
-    for (k, d) in dst.iter().enumerate() {
-        let to = match d {
-            Loc::Vram { addr, .. } => PhysAddr::vram(*addr),
-            Loc::Sys(s) => job.sys(*s),
+    // The bus addresses of the system pages, in `sys` order.
+    let mut bus = [PhysAddr::sysmem(0); 2 * COPY_BATCH];
+    for (i, (p, b)) in sys.iter().zip(bus.iter_mut()).enumerate() {
+        let dir = if i < nsrc {
+            DataDirection::ToDevice
+        } else {
+            DataDirection::FromDevice
         };
+        *b = maps.map(p, PAGE_SIZE, dir)?;
+    }
+    maps.publish()?;
+    let at = |l: &Loc| -> Result<PhysAddr> {
+        match l {
+            Loc::Vram { addr, .. } => Ok(PhysAddr::vram(*addr)),
+            Loc::Sys(s) => bus.get(*s).copied().ok_or(EINVAL),
+        }
+    };
+    let mut job = Job::new(gpu, mem);
+    for (k, d) in dst.iter().enumerate() {
+        let to = at(d)?;
         match (op, src.get(k)) {
             (CopyOp::Fill(pattern), _) => job.fill(to, PAGE_SIZE, pattern)?,
-            (CopyOp::From(_), Some(Loc::Vram { addr, .. })) => {
-                job.copy(PhysAddr::vram(*addr), to, PAGE_SIZE)?
-            }
-            (CopyOp::From(_), Some(Loc::Sys(s))) => job.copy(job.sys(*s), to, PAGE_SIZE)?,
+            (CopyOp::From(_), Some(s)) => job.copy(at(s)?, to, PAGE_SIZE)?,
             (CopyOp::From(_), None) => return Err(EINVAL),
         }
     }
-    job.finish()
+    job.run()
 }
 
 /// A range fault fails with `EFAULT` where a page has no mapping or lacks the access; report

@@ -5,20 +5,32 @@
 //! A process shares its address space with the GPU: `SVM_BIND` moves its pages to VRAM, a CPU
 //! touch brings them back, and the copy engine moves the data both ways. The driver binds to
 //! nova-core's auxiliary device on real hardware ([`hw::nv`]), and, with `sim_vram_mib=N`, to a
-//! simulated GPU whose copy engine executes the same push buffers in software ([`hw::sim`]).
+//! simulated GPU whose channels, MMU and copy engine execute the same GPFIFO entries, page
+//! tables and push buffers in software ([`hw::sim`]).
 
 mod args;
 // The class tables are complete per NVIDIA's headers (the host tests check every entry);
 // the driver uses the methods it needs.
 #[allow(dead_code)]
 mod ce;
+mod chan;
+mod diag;
 mod dmem;
 mod driver;
 mod file;
 mod gpu;
+// As `ce`: the hardware definitions are complete.
+#[allow(dead_code)]
+mod host;
 mod hw;
+mod instmem;
+#[cfg(CONFIG_KUNIT)]
+mod kunit;
 mod migrate;
+#[allow(dead_code)]
+mod mmu;
 mod svm;
+mod vmm;
 
 use kernel::{auxiliary, driver::Registration, prelude::*};
 
@@ -37,7 +49,7 @@ module! {
         },
         sim_ce_class: u32 {
             default: 0xc8b5,
-            description: "Copy-engine class of the simulated GPU (0xc0b5 to 0xcab5)",
+            description: "Copy-engine class of the simulated GPU, which picks its chip: 0xc5b5 (Turing), 0xc6b5 (GA100), 0xc7b5 (GA10x, Ada), 0xc8b5 (Hopper), 0xc9b5 (GB10x), 0xcab5 (GB20x)",
         },
     },
 }
@@ -57,9 +69,9 @@ impl kernel::InPlaceModule for NovaSvmModule {
             if mib == 0 {
                 return Ok(None);
             }
-            let class = driver::sim_class(module_parameters::sim_ce_class.value())
-                .inspect_err(|_| pr_err!("nova-svm: sim_ce_class is not a known class\n"))?;
-            SimBinding::new(mib, class).map(Some)
+            let chip = driver::sim_chip(module_parameters::sim_ce_class.value())
+                .inspect_err(|_| pr_err!("nova-svm: sim_ce_class is not the class of a known chip\n"))?;
+            SimBinding::new(mib, chip).map(Some)
         })();
         try_pin_init!(Self {
             sim: sim?,

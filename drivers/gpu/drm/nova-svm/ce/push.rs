@@ -40,6 +40,50 @@ pub(crate) enum CeError {
     Encoding,
 }
 
+/// The values a push buffer last wrote to the copy engine's state methods.
+///
+/// The engine keeps method state between launches, so a copy that repeats a source
+/// aperture, a pitch or a line length need not write it again. The cache is only valid
+/// within one submission: the state is the channel's, and other submissions (or a reset)
+/// change it.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct MethodCache {
+    /// Direct mapped by method offset: `(method, value)`.
+    slots: [Option<(u32, u32)>; MethodCache::SLOTS],
+}
+
+impl MethodCache {
+    /// Slots of the cache: more than any one operation writes. Methods that share a slot
+    /// evict each other, which only costs a method written again.
+    const SLOTS: usize = 32;
+
+    /// The slot of `method`.
+    fn slot(method: u32) -> usize {
+        // CAST: the modulus is below `SLOTS`.
+        ((method >> 2) as usize) % Self::SLOTS
+    }
+
+    /// The value last written to `method`, if known.
+    fn get(&self, method: u32) -> Option<u32> {
+        match self.slots.get(Self::slot(method)).copied().flatten() {
+            Some((m, v)) if m == method => Some(v),
+            _ => None,
+        }
+    }
+
+    /// Records that `value` was written to `method`.
+    fn set(&mut self, method: u32, value: u32) {
+        if let Some(s) = self.slots.get_mut(Self::slot(method)) {
+            *s = Some((method, value));
+        }
+    }
+
+    /// Forgets everything: the next operation writes all of its methods.
+    pub(crate) fn clear(&mut self) {
+        *self = Self::default();
+    }
+}
+
 /// Returns whether method `b` directly follows method `a`, so that one incrementing header
 /// can carry both.
 fn consecutive(a: &(u32, u32), b: &(u32, u32)) -> bool {
@@ -149,6 +193,22 @@ impl<'a> PushBuffer<'a> {
         pitch_in: u32,
         pitch_out: u32,
     ) -> Result<(), CeError> {
+        self.copy_cached(None, src, dst, bytes_per_line, line_count, pitch_in, pitch_out)
+    }
+
+    /// [`PushBuffer::copy`], leaving out the methods whose value `cache` says the engine has
+    /// already (and recording the new values in it).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn copy_cached(
+        &mut self,
+        cache: Option<&mut MethodCache>,
+        src: PhysAddr,
+        dst: PhysAddr,
+        bytes_per_line: u32,
+        line_count: u32,
+        pitch_in: u32,
+        pitch_out: u32,
+    ) -> Result<(), CeError> {
         if bytes_per_line == 0 {
             return Err(CeError::ZeroLength);
         }
@@ -183,7 +243,7 @@ impl<'a> PushBuffer<'a> {
             | f.src_type.val(addr_type::PHYSICAL)
             | f.dst_type.val(addr_type::PHYSICAL);
 
-        self.emit(&[
+        self.emit_cached(cache, &[
             (
                 m.set_src_phys_mode,
                 c.phys_mode.target.val(src.aperture.target()),
@@ -210,10 +270,64 @@ impl<'a> PushBuffer<'a> {
         ])
     }
 
+    /// Copies `len` bytes from GPU virtual address `src` to `dst` in the channel's address
+    /// space (`SRC_TYPE` and `DST_TYPE` `VIRTUAL`): the MMU translates both. Refuses a zero
+    /// length, ranges past the class's address width, and overlapping ranges.
+    pub(crate) fn copy_virtual(&mut self, src: u64, dst: u64, len: u32) -> Result<(), CeError> {
+        if len == 0 {
+            return Err(CeError::ZeroLength);
+        }
+        let n = u64::from(len);
+        let src_end = self.range_end(src, 1, 0, n)?;
+        let dst_end = self.range_end(dst, 1, 0, n)?;
+        if src < dst_end && dst < src_end {
+            return Err(CeError::Overlap);
+        }
+        let c = self.class;
+        let m = &c.mthd;
+        let f = &c.launch_dma;
+        let launch = f.data_transfer_type.val(data_transfer_type::NON_PIPELINED)
+            | f.flush_enable.val(flag::FALSE)
+            | f.semaphore_type.val(semaphore_type::NONE)
+            | f.interrupt_type.val(interrupt_type::NONE)
+            | f.src_memory_layout.val(memory_layout::PITCH)
+            | f.dst_memory_layout.val(memory_layout::PITCH)
+            | f.multi_line_enable.val(flag::FALSE)
+            | f.remap_enable.val(flag::FALSE)
+            | f.src_type.val(addr_type::VIRTUAL)
+            | f.dst_type.val(addr_type::VIRTUAL);
+        self.emit(&[
+            (
+                m.offset_in_upper,
+                c.offset_in_upper_upper.val(upper_32_bits(src)),
+            ),
+            (m.offset_in_lower, lower_32_bits(src)),
+            (
+                m.offset_out_upper,
+                c.offset_out_upper_upper.val(upper_32_bits(dst)),
+            ),
+            (m.offset_out_lower, lower_32_bits(dst)),
+            (m.line_length_in, len),
+            (m.launch_dma, launch),
+        ])
+    }
+
     /// Fills `len` bytes at `dst` with the 32-bit `value` (little endian), through the remap
     /// unit: one four-byte component taken from `SET_REMAP_CONST_A`. `dst.addr` and `len` must
     /// be multiples of four.
     pub(crate) fn clear(&mut self, dst: PhysAddr, len: u64, value: u32) -> Result<(), CeError> {
+        self.clear_cached(None, dst, len, value)
+    }
+
+    /// [`PushBuffer::clear`], leaving out the methods whose value `cache` says the engine has
+    /// already (and recording the new values in it).
+    pub(crate) fn clear_cached(
+        &mut self,
+        cache: Option<&mut MethodCache>,
+        dst: PhysAddr,
+        len: u64,
+        value: u32,
+    ) -> Result<(), CeError> {
         if len == 0 {
             return Err(CeError::ZeroLength);
         }
@@ -241,7 +355,7 @@ impl<'a> PushBuffer<'a> {
             | f.remap_enable.val(flag::TRUE)
             | f.dst_type.val(addr_type::PHYSICAL);
 
-        self.emit(&[
+        self.emit_cached(cache, &[
             (
                 m.set_dst_phys_mode,
                 c.phys_mode.target.val(dst.aperture.target()),
@@ -330,6 +444,33 @@ impl<'a> PushBuffer<'a> {
             return Err(CeError::AddressOutOfRange);
         }
         Ok(end)
+    }
+
+    /// Writes `methods` like [`PushBuffer::emit`], but without those whose value is in
+    /// `cache`, except the last (the launch); then records the values in `cache`.
+    fn emit_cached(
+        &mut self,
+        cache: Option<&mut MethodCache>,
+        methods: &[(u32, u32)],
+    ) -> Result<(), CeError> {
+        let Some(cache) = cache else {
+            return self.emit(methods);
+        };
+        let mut kept = [(0u32, 0u32); MethodCache::SLOTS];
+        let mut n = 0;
+        let last = methods.len().saturating_sub(1);
+        for (i, &(mthd, data)) in methods.iter().enumerate() {
+            if i != last && cache.get(mthd) == Some(data) {
+                continue;
+            }
+            *kept.get_mut(n).ok_or(CeError::Encoding)? = (mthd, data);
+            n += 1;
+        }
+        self.emit(kept.get(..n).ok_or(CeError::Encoding)?)?;
+        for &(mthd, data) in methods.iter().take(last) {
+            cache.set(mthd, data);
+        }
+        Ok(())
     }
 
     /// Writes `methods`, a list of (method offset, data) pairs, with one incrementing header

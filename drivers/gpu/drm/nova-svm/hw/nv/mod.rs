@@ -2,10 +2,12 @@
 
 //! Real NVIDIA GPUs, through nova-core.
 //!
-//! nova-svm binds to the auxiliary device `nova-core.nova-svm`. Driving the hardware needs
-//! what nova-core does not offer to auxiliary drivers yet: a GPFIFO channel with a copy-engine
-//! object on the GSP, a VRAM allocator, and the fault buffer. Until it does, probing fails with
-//! `ENODEV`, and the simulated GPU ([`crate::hw::sim`]) is the only backend of [`crate::gpu::Gpu`].
+//! nova-svm binds to the auxiliary device `nova-core.nova-svm`. Implementing
+//! [`crate::hw::Backend`] on the hardware needs what nova-core does not offer to auxiliary
+//! drivers yet: channels allocated through GSP-RM (with their instance blocks pointing at the
+//! driver's page directory, and their work-submit tokens), BAR access to VRAM, the usermode
+//! doorbell, and the fault buffer. Until it does, probing fails with `ENODEV`, and the
+//! simulated GPU ([`crate::hw::sim`]) is the only backend.
 
 use kernel::{auxiliary, device::Core, prelude::*};
 

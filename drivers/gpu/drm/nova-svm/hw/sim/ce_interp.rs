@@ -557,8 +557,51 @@ impl CeInterp {
         Ok(())
     }
 
-    /// Writes `data` to `method` on `subchannel`, and runs `LAUNCH_DMA`.
+    /// Writes `data` to `method` on `subchannel`: `SET_OBJECT` or an engine method.
     fn method<M: Memory + ?Sized>(
+        &mut self,
+        mem: &mut M,
+        subchannel: u8,
+        method: u32,
+        data: u32,
+    ) -> Result<(), ExecErrorKind> {
+        if method < header::HOST_METHOD_LIMIT {
+            if method != header::SET_OBJECT {
+                return Err(ExecErrorKind::UnknownMethod { subchannel, method });
+            }
+            return self.set_object(subchannel, data);
+        }
+        self.engine_method(mem, subchannel, method, data)
+    }
+
+    /// Unbinds every subchannel and forgets their method state, as a channel reset does.
+    pub(crate) fn reset(&mut self) {
+        self.subchannels = [Subchannel::default(); Self::SUBCHANNELS];
+    }
+
+    /// The host method `SET_OBJECT` with `data` on `subchannel`: binds the copy-engine class
+    /// to it, if `data` names it.
+    pub(crate) fn set_object(&mut self, subchannel: u8, data: u32) -> Result<(), ExecErrorKind> {
+        let method = header::SET_OBJECT;
+        let class = self.class;
+        let st = self
+            .subchannels
+            .get_mut(usize::from(subchannel))
+            .ok_or(ExecErrorKind::UnknownMethod { subchannel, method })?;
+        let defined = header::SET_OBJECT_NVCLASS.mask() | header::SET_OBJECT_ENGINE.mask();
+        check_reserved(method, data, defined)?;
+        check_zero(data, Some(header::SET_OBJECT_ENGINE), "SET_OBJECT_ENGINE")?;
+        let nvclass = header::SET_OBJECT_NVCLASS.get(data);
+        if nvclass != class.id {
+            return Err(ExecErrorKind::WrongClass { class: nvclass });
+        }
+        st.bound = true;
+        Ok(())
+    }
+
+    /// Writes `data` to the copy-engine method `method` (at or above
+    /// [`header::HOST_METHOD_LIMIT`]) on `subchannel`, and runs `LAUNCH_DMA`.
+    pub(crate) fn engine_method<M: Memory + ?Sized>(
         &mut self,
         mem: &mut M,
         subchannel: u8,
@@ -573,18 +616,7 @@ impl CeInterp {
             .ok_or(unknown)?;
 
         if method < header::HOST_METHOD_LIMIT {
-            if method != header::SET_OBJECT {
-                return Err(unknown);
-            }
-            let defined = header::SET_OBJECT_NVCLASS.mask() | header::SET_OBJECT_ENGINE.mask();
-            check_reserved(method, data, defined)?;
-            check_zero(data, Some(header::SET_OBJECT_ENGINE), "SET_OBJECT_ENGINE")?;
-            let nvclass = header::SET_OBJECT_NVCLASS.get(data);
-            if nvclass != class.id {
-                return Err(ExecErrorKind::WrongClass { class: nvclass });
-            }
-            st.bound = true;
-            return Ok(());
+            return Err(unknown);
         }
 
         if !st.bound {
