@@ -46,5 +46,25 @@ mod ce;
 #[warn(clippy::missing_docs_in_private_items)]
 mod ce_interp;
 
+#[path = "../../drivers/gpu/drm/nova-svm/host/mod.rs"]
+#[warn(clippy::missing_docs_in_private_items)]
+mod host;
+
+#[path = "../../drivers/gpu/drm/nova-svm/mmu/mod.rs"]
+#[warn(clippy::missing_docs_in_private_items)]
+mod mmu;
+
+#[path = "../../drivers/gpu/drm/nova-svm/hw/sim/pbdma.rs"]
+#[warn(clippy::missing_docs_in_private_items)]
+mod pbdma;
+
+#[path = "../../drivers/gpu/drm/nova-svm/hw/sim/mmu.rs"]
+#[warn(clippy::missing_docs_in_private_items)]
+mod sim_mmu;
+
+#[path = "../../drivers/gpu/drm/nova-svm/hw/sim/iommu.rs"]
+#[warn(clippy::missing_docs_in_private_items)]
+mod iommu;
+
 #[cfg(test)]
 mod tests;

@@ -379,3 +379,72 @@ fn overflow_leaves_buffer_unchanged() {
     assert_eq!(pb.subchannel(), 0);
     assert!(buf.iter().all(|&w| w == 0x5555_5555));
 }
+
+#[test]
+fn virtual_copy() {
+    // OFFSET_IN_UPPER..OFFSET_OUT_LOWER (0x400..0x40c) in one header, LINE_LENGTH_IN
+    // (0x418), LAUNCH_DMA (0x300) with SRC_TYPE and DST_TYPE VIRTUAL (0): pitch layouts
+    // (bits 7 and 8) and NON_PIPELINED.
+    let words = build(&AMPERE_DMA_COPY_A, 4, |pb| {
+        pb.copy_virtual(0x1_2345_6000, 0x2_0000_1000, 0x3000)
+    });
+    assert_eq!(
+        words,
+        [
+            0x2004_8100,
+            0x1,
+            0x2345_6000,
+            0x2,
+            0x0000_1000,
+            0x2001_8106,
+            0x3000,
+            0x2001_80c0,
+            0x182,
+        ]
+    );
+    let mut buf = [0u32; 64];
+    let mut pb = PushBuffer::new(&AMPERE_DMA_COPY_A, 0, &mut buf).unwrap();
+    assert_eq!(pb.copy_virtual(0x1000, 0x2000, 0), Err(CeError::ZeroLength));
+    assert_eq!(
+        pb.copy_virtual(0x1000, 0x1800, 0x1000),
+        Err(CeError::Overlap)
+    );
+    assert!(pb.as_slice().is_empty());
+}
+
+#[test]
+fn method_cache() {
+    use crate::ce::push::MethodCache;
+
+    let copy = |pb: &mut PushBuffer<'_>, cache: &mut MethodCache, dst: u64| {
+        pb.copy_cached(
+            Some(cache),
+            PhysAddr::sysmem(0x1000),
+            PhysAddr::vram(dst),
+            4096,
+            1,
+            0,
+            0,
+        )
+    };
+    let mut cache = MethodCache::default();
+    let first = build(&AMPERE_DMA_COPY_A, 0, |pb| copy(pb, &mut cache, 0x10_0000));
+    let again = build(&AMPERE_DMA_COPY_A, 0, |pb| copy(pb, &mut cache, 0x10_1000));
+    assert_eq!(
+        first,
+        build(&AMPERE_DMA_COPY_A, 0, |pb| pb.copy(
+            PhysAddr::sysmem(0x1000),
+            PhysAddr::vram(0x10_0000),
+            4096,
+            1,
+            0,
+            0
+        ))
+    );
+    // Only OFFSET_OUT_LOWER changed; LAUNCH_DMA is always written.
+    assert_eq!(again, [0x2001_0103, 0x10_1000, 0x2001_00c0, LAUNCH_COPY]);
+    // After `clear` everything is written again.
+    cache.clear();
+    let cleared = build(&AMPERE_DMA_COPY_A, 0, |pb| copy(pb, &mut cache, 0x10_0000));
+    assert_eq!(cleared, first);
+}

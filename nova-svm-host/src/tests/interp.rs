@@ -790,3 +790,17 @@ fn large_transfers_are_whole_lines() {
     assert_eq!(mem.calls, 2048 + 1);
     assert!(mem.vram.iter().all(|&b| b == 0));
 }
+
+#[test]
+fn reset_unbinds() {
+    let class = &AMPERE_DMA_COPY_B;
+    let mut mem = TestMem::new(MEM, MEM);
+    let mut ce = CeInterp::new(class);
+    ce.execute(&mut mem, &bind(class)).unwrap();
+    ce.execute(&mut mem, &inc(0, class.mthd.nop, &[0])).unwrap();
+    ce.reset();
+    let err = ce
+        .execute(&mut mem, &inc(0, class.mthd.nop, &[0]))
+        .unwrap_err();
+    assert_eq!(err.kind, ExecErrorKind::NoObject { subchannel: 0 });
+}

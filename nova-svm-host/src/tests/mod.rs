@@ -1,13 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Host tests of the copy-engine encodings, the push-buffer builder and the software copy
-//! engine.
+//! engine; of the channel class, the GMMU formats; and of the simulated GPU's host
+//! (PBDMA), page-table walker, TLB and DMA mapping table.
 
 mod args;
 mod builder;
 mod classes;
 mod header;
+mod host;
 mod interp;
+mod iommu;
+mod mmu;
+mod pbdma;
 mod prop;
 mod values;
 

@@ -193,7 +193,15 @@ impl<'a> PushBuffer<'a> {
         pitch_in: u32,
         pitch_out: u32,
     ) -> Result<(), CeError> {
-        self.copy_cached(None, src, dst, bytes_per_line, line_count, pitch_in, pitch_out)
+        self.copy_cached(
+            None,
+            src,
+            dst,
+            bytes_per_line,
+            line_count,
+            pitch_in,
+            pitch_out,
+        )
     }
 
     /// [`PushBuffer::copy`], leaving out the methods whose value `cache` says the engine has
@@ -243,31 +251,34 @@ impl<'a> PushBuffer<'a> {
             | f.src_type.val(addr_type::PHYSICAL)
             | f.dst_type.val(addr_type::PHYSICAL);
 
-        self.emit_cached(cache, &[
-            (
-                m.set_src_phys_mode,
-                c.phys_mode.target.val(src.aperture.target()),
-            ),
-            (
-                m.set_dst_phys_mode,
-                c.phys_mode.target.val(dst.aperture.target()),
-            ),
-            (
-                m.offset_in_upper,
-                c.offset_in_upper_upper.val(upper_32_bits(src.addr)),
-            ),
-            (m.offset_in_lower, lower_32_bits(src.addr)),
-            (
-                m.offset_out_upper,
-                c.offset_out_upper_upper.val(upper_32_bits(dst.addr)),
-            ),
-            (m.offset_out_lower, lower_32_bits(dst.addr)),
-            (m.pitch_in, pitch_in),
-            (m.pitch_out, pitch_out),
-            (m.line_length_in, bytes_per_line),
-            (m.line_count, line_count),
-            (m.launch_dma, launch),
-        ])
+        self.emit_cached(
+            cache,
+            &[
+                (
+                    m.set_src_phys_mode,
+                    c.phys_mode.target.val(src.aperture.target()),
+                ),
+                (
+                    m.set_dst_phys_mode,
+                    c.phys_mode.target.val(dst.aperture.target()),
+                ),
+                (
+                    m.offset_in_upper,
+                    c.offset_in_upper_upper.val(upper_32_bits(src.addr)),
+                ),
+                (m.offset_in_lower, lower_32_bits(src.addr)),
+                (
+                    m.offset_out_upper,
+                    c.offset_out_upper_upper.val(upper_32_bits(dst.addr)),
+                ),
+                (m.offset_out_lower, lower_32_bits(dst.addr)),
+                (m.pitch_in, pitch_in),
+                (m.pitch_out, pitch_out),
+                (m.line_length_in, bytes_per_line),
+                (m.line_count, line_count),
+                (m.launch_dma, launch),
+            ],
+        )
     }
 
     /// Copies `len` bytes from GPU virtual address `src` to `dst` in the channel's address
@@ -355,22 +366,25 @@ impl<'a> PushBuffer<'a> {
             | f.remap_enable.val(flag::TRUE)
             | f.dst_type.val(addr_type::PHYSICAL);
 
-        self.emit_cached(cache, &[
-            (
-                m.set_dst_phys_mode,
-                c.phys_mode.target.val(dst.aperture.target()),
-            ),
-            (m.set_remap_const_a, value),
-            (m.set_remap_const_b, value),
-            (m.set_remap_components, components),
-            (
-                m.offset_out_upper,
-                c.offset_out_upper_upper.val(upper_32_bits(dst.addr)),
-            ),
-            (m.offset_out_lower, lower_32_bits(dst.addr)),
-            (m.line_length_in, elements),
-            (m.launch_dma, launch),
-        ])
+        self.emit_cached(
+            cache,
+            &[
+                (
+                    m.set_dst_phys_mode,
+                    c.phys_mode.target.val(dst.aperture.target()),
+                ),
+                (m.set_remap_const_a, value),
+                (m.set_remap_const_b, value),
+                (m.set_remap_components, components),
+                (
+                    m.offset_out_upper,
+                    c.offset_out_upper_upper.val(upper_32_bits(dst.addr)),
+                ),
+                (m.offset_out_lower, lower_32_bits(dst.addr)),
+                (m.line_length_in, elements),
+                (m.launch_dma, launch),
+            ],
+        )
     }
 
     /// Releases a semaphore: once the work before it has completed and been flushed

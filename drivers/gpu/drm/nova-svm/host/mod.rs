@@ -29,6 +29,8 @@ pub(crate) mod class {
     pub(crate) const TURING_CHANNEL_GPFIFO_A: u32 = 0xc46f;
     /// `AMPERE_CHANNEL_GPFIFO_A`.
     pub(crate) const AMPERE_CHANNEL_GPFIFO_A: u32 = 0xc56f;
+    /// `AMPERE_CHANNEL_GPFIFO_B`, of GA10x and AD10x.
+    pub(crate) const AMPERE_CHANNEL_GPFIFO_B: u32 = 0xc76f;
     /// `HOPPER_CHANNEL_GPFIFO_A`.
     pub(crate) const HOPPER_CHANNEL_GPFIFO_A: u32 = 0xc86f;
     /// `BLACKWELL_CHANNEL_GPFIFO_A`.
@@ -166,7 +168,8 @@ impl GpEntry {
             if opcode != gp::OPCODE_NOP {
                 return Err(BadGpEntry::Opcode(opcode));
             }
-            let known = gp::ENTRY1_OPCODE.mask() | gp::ENTRY1_LENGTH.mask() | gp::ENTRY1_SYNC.mask();
+            let known =
+                gp::ENTRY1_OPCODE.mask() | gp::ENTRY1_LENGTH.mask() | gp::ENTRY1_SYNC.mask();
             if e1 & !known != 0 {
                 return Err(BadGpEntry::ControlBits);
             }
@@ -179,7 +182,8 @@ impl GpEntry {
         if gp::ENTRY1_LEVEL.get(e1) == gp::LEVEL_SUBROUTINE {
             return Err(BadGpEntry::Subroutine);
         }
-        let va = (u64::from(gp::ENTRY1_GET_HI.get(e1)) << 32) | u64::from(gp::ENTRY0_GET.get(e0) << 2);
+        let va =
+            (u64::from(gp::ENTRY1_GET_HI.get(e1)) << 32) | u64::from(gp::ENTRY0_GET.get(e0) << 2);
         Ok(GpEntry::Segment(Segment {
             va,
             dwords,
@@ -351,6 +355,8 @@ pub(crate) mod usermode {
     pub(crate) const AMPERE_USERMODE_A: u32 = 0xc561;
     /// `HOPPER_USERMODE_A`.
     pub(crate) const HOPPER_USERMODE_A: u32 = 0xc661;
+    /// `BLACKWELL_USERMODE_A`.
+    pub(crate) const BLACKWELL_USERMODE_A: u32 = 0xc761;
     /// `NVC361_NOTIFY_CHANNEL_PENDING`: writing a channel's work-submit token here makes
     /// the host look at its `GPPut`.
     pub(crate) const NOTIFY_CHANNEL_PENDING: u32 = 0x90;

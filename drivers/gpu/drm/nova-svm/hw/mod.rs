@@ -292,10 +292,11 @@ pub(crate) mod chips {
         fault_buffer_class: MMU_FAULT_BUFFER,
     };
 
-    /// GA10x and AD10x, which share the copy engine (AMPERE_DMA_COPY_B) and the channel.
+    /// GA10x and AD10x, which share the copy engine (AMPERE_DMA_COPY_B) and the channel
+    /// (AMPERE_CHANNEL_GPFIFO_B).
     pub(crate) static GA10X: Chip = Chip {
         family: Family::Ampere,
-        channel_class: class::AMPERE_CHANNEL_GPFIFO_A,
+        channel_class: class::AMPERE_CHANNEL_GPFIFO_B,
         usermode_class: usermode::AMPERE_USERMODE_A,
         ce: &AMPERE_DMA_COPY_B,
         mmu: Version::V2,
@@ -316,7 +317,7 @@ pub(crate) mod chips {
     pub(crate) static GB10X: Chip = Chip {
         family: Family::Blackwell,
         channel_class: class::BLACKWELL_CHANNEL_GPFIFO_A,
-        usermode_class: usermode::HOPPER_USERMODE_A,
+        usermode_class: usermode::BLACKWELL_USERMODE_A,
         ce: &BLACKWELL_DMA_COPY_A,
         mmu: Version::V3,
         fault_buffer_class: MMU_FAULT_BUFFER,
@@ -326,7 +327,7 @@ pub(crate) mod chips {
     pub(crate) static GB20X: Chip = Chip {
         family: Family::Blackwell,
         channel_class: class::BLACKWELL_CHANNEL_GPFIFO_B,
-        usermode_class: usermode::HOPPER_USERMODE_A,
+        usermode_class: usermode::BLACKWELL_USERMODE_A,
         ce: &BLACKWELL_DMA_COPY_B,
         mmu: Version::V3,
         fault_buffer_class: MMU_FAULT_BUFFER,

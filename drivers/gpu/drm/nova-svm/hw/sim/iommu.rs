@@ -65,14 +65,17 @@ pub(crate) enum IommuError {
 /// The table of live mappings, in storage the caller allocated: `maps` holds one entry per
 /// mapping that can be live at once, `slots` (a power of two long) the frames.
 pub(crate) struct Iommu<H, M, S> {
+    /// The mapping list.
     maps: M,
+    /// The hash table of frames.
     slots: S,
-    /// The head of the list of free entries of `maps`, linked through `free_next`.
+    /// The head of the list of free entries of `maps`, linked through [`MapSlot::Free`].
     free: Option<u32>,
     /// Frames in use.
     used: usize,
     /// Live mappings.
     live: usize,
+    /// The type of the handles that `maps` holds.
     _h: core::marker::PhantomData<H>,
 }
 
@@ -158,7 +161,10 @@ where
         let first = bus / FRAME;
         // Keep a quarter of the table free, so that probes stay short and always end.
         let cap = self.slots.deref().len() / 4 * 3;
-        let Some(total) = usize::try_from(frames).ok().and_then(|f| f.checked_add(self.used)) else {
+        let Some(total) = usize::try_from(frames)
+            .ok()
+            .and_then(|f| f.checked_add(self.used))
+        else {
             return Err((IommuError::Full, handle));
         };
         if total > cap {

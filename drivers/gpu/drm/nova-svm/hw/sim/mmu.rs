@@ -120,14 +120,17 @@ pub(crate) fn walk(
     })
 }
 
-/// Sets of the TLB, and entries per set.
+/// Sets of the TLB.
 const TLB_SETS: usize = 16;
+/// Entries per set of the TLB.
 const TLB_WAYS: usize = 4;
 
 /// One TLB entry: the page of virtual 4 KiB frame `tag`.
 #[derive(Clone, Copy, Debug)]
 struct TlbEntry {
+    /// The virtual 4 KiB frame number.
     tag: u64,
+    /// Its translation.
     leaf: Leaf,
 }
 
@@ -141,7 +144,9 @@ fn tlb_set(tag: u64) -> usize {
 
 /// A channel's MMU context: its page directory base, its format and its TLB.
 pub(crate) struct Mmu {
+    /// The page-table format.
     version: Version,
+    /// The root of the page tables.
     pdb: Pde,
     /// A set-associative TLB; within a set, entries are replaced round-robin.
     tlb: [[Option<TlbEntry>; TLB_WAYS]; TLB_SETS],

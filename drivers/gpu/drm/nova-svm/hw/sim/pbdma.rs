@@ -127,8 +127,11 @@ struct Cursor {
 /// A method header whose data dwords are still coming.
 #[derive(Clone, Copy, Debug)]
 struct Pending {
+    /// How the data dwords map to methods.
     kind: Kind,
+    /// The subchannel of the header.
     subchannel: u8,
+    /// The method of the header.
     method: u32,
     /// Index of the next data dword.
     index: u32,
@@ -141,10 +144,15 @@ const WINDOW: usize = 128;
 
 /// The host state of one channel.
 pub(crate) struct Pbdma {
+    /// GPU virtual address of the GPFIFO ring.
     gpfifo_va: u64,
+    /// GP entries of the ring.
     entries: u32,
+    /// `GPGet`: the next entry to fetch.
     gp_get: u32,
+    /// The segment being executed, if any.
     seg: Option<Cursor>,
+    /// The header whose data comes next, if any.
     pending: Option<Pending>,
     /// `SEM_ADDR_LO`, `SEM_ADDR_HI`, `SEM_PAYLOAD_LO`, `SEM_PAYLOAD_HI`.
     sem: [u32; 4],
@@ -152,7 +160,9 @@ pub(crate) struct Pbdma {
     mem_op: [u32; 3],
     /// Fetched dwords: `window[..window_len]` are those from segment dword `window_pos` on.
     window: [u32; WINDOW],
+    /// The segment dword that `window[0]` holds.
     window_pos: u32,
+    /// Dwords of `window` that hold fetched data.
     window_len: usize,
 }
 
@@ -401,7 +411,12 @@ impl Pbdma {
     }
 
     /// `SEM_EXECUTE` with `data` (at `va`).
-    fn sem_execute(&mut self, host: &mut impl Host, va: u64, data: u32) -> Result<Step, PbdmaError> {
+    fn sem_execute(
+        &mut self,
+        host: &mut impl Host,
+        va: u64,
+        data: u32,
+    ) -> Result<Step, PbdmaError> {
         let bad = PbdmaError::HostMethod {
             va,
             method: mthd::SEM_EXECUTE,
@@ -418,7 +433,8 @@ impl Pbdma {
         if data & !known != 0 || mthd::SEM_EXECUTE_RELEASE_TIMESTAMP.get(data) != 0 {
             return Err(bad);
         }
-        if lo & !mthd::SEM_ADDR_LO_OFFSET.mask() != 0 || hi & !mthd::SEM_ADDR_HI_OFFSET.mask() != 0 {
+        if lo & !mthd::SEM_ADDR_LO_OFFSET.mask() != 0 || hi & !mthd::SEM_ADDR_HI_OFFSET.mask() != 0
+        {
             return Err(bad);
         }
         let addr = (u64::from(hi) << 32) | u64::from(lo);
