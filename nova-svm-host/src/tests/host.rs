@@ -22,7 +22,6 @@ fn class_numbers() {
     assert_eq!(class::VOLTA_CHANNEL_GPFIFO_A, 0x0000_c36f);
     assert_eq!(class::TURING_CHANNEL_GPFIFO_A, 0x0000_c46f);
     assert_eq!(class::AMPERE_CHANNEL_GPFIFO_A, 0x0000_c56f);
-    assert_eq!(class::AMPERE_CHANNEL_GPFIFO_B, 0x0000_c76f);
     assert_eq!(class::HOPPER_CHANNEL_GPFIFO_A, 0x0000_c86f);
     assert_eq!(class::BLACKWELL_CHANNEL_GPFIFO_A, 0x0000_c96f);
     assert_eq!(class::BLACKWELL_CHANNEL_GPFIFO_B, 0x0000_ca6f);

@@ -29,8 +29,6 @@ pub(crate) mod class {
     pub(crate) const TURING_CHANNEL_GPFIFO_A: u32 = 0xc46f;
     /// `AMPERE_CHANNEL_GPFIFO_A`.
     pub(crate) const AMPERE_CHANNEL_GPFIFO_A: u32 = 0xc56f;
-    /// `AMPERE_CHANNEL_GPFIFO_B`, of GA10x and AD10x.
-    pub(crate) const AMPERE_CHANNEL_GPFIFO_B: u32 = 0xc76f;
     /// `HOPPER_CHANNEL_GPFIFO_A`.
     pub(crate) const HOPPER_CHANNEL_GPFIFO_A: u32 = 0xc86f;
     /// `BLACKWELL_CHANNEL_GPFIFO_A`.

@@ -292,11 +292,12 @@ pub(crate) mod chips {
         fault_buffer_class: MMU_FAULT_BUFFER,
     };
 
-    /// GA10x and AD10x, which share the copy engine (AMPERE_DMA_COPY_B) and the channel
-    /// (AMPERE_CHANNEL_GPFIFO_B).
+    /// GA10x and AD10x, which share the copy engine (AMPERE_DMA_COPY_B) and, through GSP-RM,
+    /// the channel class of GA100 (nouveau's `gsp/rm/ga1xx.c` and `ad10x.c`; its non-GSP
+    /// path allocates AMPERE_CHANNEL_GPFIFO_B on GA10x instead).
     pub(crate) static GA10X: Chip = Chip {
         family: Family::Ampere,
-        channel_class: class::AMPERE_CHANNEL_GPFIFO_B,
+        channel_class: class::AMPERE_CHANNEL_GPFIFO_A,
         usermode_class: usermode::AMPERE_USERMODE_A,
         ce: &AMPERE_DMA_COPY_B,
         mmu: Version::V2,
@@ -317,7 +318,8 @@ pub(crate) mod chips {
     pub(crate) static GB10X: Chip = Chip {
         family: Family::Blackwell,
         channel_class: class::BLACKWELL_CHANNEL_GPFIFO_A,
-        usermode_class: usermode::BLACKWELL_USERMODE_A,
+        // GB10x keeps Hopper's usermode class (nouveau's `gsp/rm/gb10x.c`).
+        usermode_class: usermode::HOPPER_USERMODE_A,
         ce: &BLACKWELL_DMA_COPY_A,
         mmu: Version::V3,
         fault_buffer_class: MMU_FAULT_BUFFER,
