@@ -438,7 +438,11 @@ fn stats_delta(b: &[(String, u64)], a: &[(String, u64)]) -> String {
         .filter(|(k, _)| k.ends_with("_ns"))
         .map(|(k, v)| {
             let before = b.iter().find(|(bk, _)| bk == k).map_or(0, |(_, bv)| *bv);
-            format!("{} {} ms", k.trim_end_matches("_ns"), v.saturating_sub(before) / 1_000_000)
+            format!(
+                "{} {} ms",
+                k.trim_end_matches("_ns"),
+                v.saturating_sub(before) / 1_000_000
+            )
         })
         .collect::<Vec<_>>()
         .join(", ")
@@ -910,7 +914,11 @@ pub fn run(cfg: Config) -> i32 {
             .then(|| run_one(&cfg, mem, "nova-svm", Nova::new(), &mut problems))
             .flatten();
         if let (Some(b), Some(a)) = (before, nova_stats()) {
-            println!("{} nova-svm: where the time went: {}", mem.label(), stats_delta(&b, &a));
+            println!(
+                "{} nova-svm: where the time went: {}",
+                mem.label(),
+                stats_delta(&b, &a)
+            );
         }
         for dir in [Direction::ToDevice, Direction::ToSystem] {
             let m = |s: &Option<Samples>| s.as_ref().and_then(|s| median(s.get(dir)));

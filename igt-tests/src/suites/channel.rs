@@ -28,17 +28,45 @@ pub const SUBTESTS: &[Subtest] = &[
     Subtest {
         name: "channel-fault-unmapped",
         description: "a copy from an unmapped virtual address faults (PTE, read, copy engine)",
-        run: || expect("fault-unmapped", &["EIO", "Mmu(MmuFault", &va(UNMAPPED), "access: Read", "client: Ce", "kind: Pte"]),
+        run: || {
+            expect(
+                "fault-unmapped",
+                &[
+                    "EIO",
+                    "Mmu(MmuFault",
+                    &va(UNMAPPED),
+                    "access: Read",
+                    "client: Ce",
+                    "kind: Pte",
+                ],
+            )
+        },
     },
     Subtest {
         name: "channel-fault-readonly",
         description: "a copy into a read-only page faults with a write access",
-        run: || expect("fault-readonly", &["EIO", "Mmu(MmuFault", &va(RO), "access: Write", "kind: ReadOnly"]),
+        run: || {
+            expect(
+                "fault-readonly",
+                &[
+                    "EIO",
+                    "Mmu(MmuFault",
+                    &va(RO),
+                    "access: Write",
+                    "kind: ReadOnly",
+                ],
+            )
+        },
     },
     Subtest {
         name: "channel-fault-privileged",
         description: "an unprivileged channel cannot read a page mapped privileged",
-        run: || expect("fault-privileged", &["EIO", "Mmu(MmuFault", &va(PRIV), "kind: Privilege"]),
+        run: || {
+            expect(
+                "fault-privileged",
+                &["EIO", "Mmu(MmuFault", &va(PRIV), "kind: Privilege"],
+            )
+        },
     },
     Subtest {
         name: "channel-bad-header",
@@ -58,12 +86,25 @@ pub const SUBTESTS: &[Subtest] = &[
     Subtest {
         name: "channel-dma-unmapped",
         description: "system memory at a bus address that was never mapped is refused",
-        run: || expect("dma-unmapped", &["EIO", "Bus { aperture: SysmemCoherent, addr: 524288, access: Read }"]),
+        run: || {
+            expect(
+                "dma-unmapped",
+                &[
+                    "EIO",
+                    "Bus { aperture: SysmemCoherent, addr: 524288, access: Read }",
+                ],
+            )
+        },
     },
     Subtest {
         name: "channel-dma-stale",
         description: "a bus address that was mapped and unmapped again is refused",
-        run: || expect("dma-stale", &["EIO", "Bus { aperture: SysmemCoherent", "access: Read"]),
+        run: || {
+            expect(
+                "dma-stale",
+                &["EIO", "Bus { aperture: SysmemCoherent", "access: Read"],
+            )
+        },
     },
     Subtest {
         name: "channel-kernel-bad-push",
@@ -105,9 +146,10 @@ fn debugfs() -> TestResult<PathBuf> {
 /// Runs the driver's channel test `name` and returns its outcome.
 fn run(name: &str) -> TestResult<String> {
     let path = debugfs()?.join("channel_test");
-    fs::write(&path, name).map_err(|e| fail(format!("writing {name} to {}: {e}", path.display())))?;
-    let out = fs::read_to_string(&path)
-        .map_err(|e| fail(format!("reading {}: {e}", path.display())))?;
+    fs::write(&path, name)
+        .map_err(|e| fail(format!("writing {name} to {}: {e}", path.display())))?;
+    let out =
+        fs::read_to_string(&path).map_err(|e| fail(format!("reading {}: {e}", path.display())))?;
     println!("{}", out.trim_end());
     Ok(out)
 }
@@ -118,7 +160,10 @@ fn expect(name: &str, want: &[&str]) -> TestResult {
     let out = run(name)?;
     for w in want.iter().chain(["recovered: yes"].iter()) {
         if !out.contains(w) {
-            return Err(fail(format!("outcome of {name} does not say {w:?}: {}", out.trim_end())));
+            return Err(fail(format!(
+                "outcome of {name} does not say {w:?}: {}",
+                out.trim_end()
+            )));
         }
     }
     // The fault left no DMA mapping behind.
@@ -128,8 +173,8 @@ fn expect(name: &str, want: &[&str]) -> TestResult {
 /// `dma_mappings_live` of the device's statistics.
 fn dma_live() -> TestResult<u64> {
     let path = debugfs()?.join("stats");
-    let stats = fs::read_to_string(&path)
-        .map_err(|e| fail(format!("reading {}: {e}", path.display())))?;
+    let stats =
+        fs::read_to_string(&path).map_err(|e| fail(format!("reading {}: {e}", path.display())))?;
     stats
         .lines()
         .find_map(|l| l.strip_prefix("dma_mappings_live "))
@@ -151,7 +196,10 @@ fn kernel_bad_push() -> TestResult {
     let len = 64 * 4096;
     let m = Mapping::anon(len).or_fail("mmap")?;
     m.fill(0x5a);
-    within("after the kernel channel's reset", env.to_vram("migration", m.range(), 64))?;
+    within(
+        "after the kernel channel's reset",
+        env.to_vram("migration", m.range(), 64),
+    )?;
     env.to_system("migration back", m.range(), 64)?;
     m.verify("data after the round trip", 0x5a)
 }

@@ -16,7 +16,12 @@ mod tests {
 
     #[test]
     fn subtest_tables_are_well_formed() {
-        for table in [basic::SUBTESTS, negative::SUBTESTS, module::SUBTESTS, channel::SUBTESTS] {
+        for table in [
+            basic::SUBTESTS,
+            negative::SUBTESTS,
+            module::SUBTESTS,
+            channel::SUBTESTS,
+        ] {
             check_names(table).unwrap();
         }
         // Names are unique across binaries too, so TAP names and logs are
@@ -27,9 +32,9 @@ mod tests {
             module::SUBTESTS,
             channel::SUBTESTS,
         ]
-            .iter()
-            .flat_map(|t| t.iter().map(|s| s.name))
-            .collect();
+        .iter()
+        .flat_map(|t| t.iter().map(|s| s.name))
+        .collect();
         let n = all.len();
         all.sort();
         all.dedup();

@@ -76,16 +76,18 @@ fn module() -> TestResult<Module> {
     drop(env);
     // The module parameter, which the suite passes on: VRAM_SIZE is what is left for SVM
     // pages after the driver's own objects, less than the VRAM the module was loaded with.
-    let vram_mib: u64 = match std::env::var("NOVA_SVM_SIM_VRAM_MIB").ok().map(|v| v.parse()) {
-        Some(Ok(v)) => v,
-        Some(Err(_)) => return Err(fail("NOVA_SVM_SIM_VRAM_MIB is not a number")),
-        None if sim == 1 => {
-            return Err(skip(
+    let vram_mib: u64 =
+        match std::env::var("NOVA_SVM_SIM_VRAM_MIB")
+            .ok()
+            .map(|v| v.parse())
+        {
+            Some(Ok(v)) => v,
+            Some(Err(_)) => return Err(fail("NOVA_SVM_SIM_VRAM_MIB is not a number")),
+            None if sim == 1 => return Err(skip(
                 "NOVA_SVM_SIM_VRAM_MIB does not say which sim_vram_mib to reload the module with",
-            ))
-        }
-        None => 0,
-    };
+            )),
+            None => 0,
+        };
     if !sysfs().exists() {
         return Err(skip(format!(
             "{} does not exist: the device does not come from the {MODULE} module",

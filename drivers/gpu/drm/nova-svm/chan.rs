@@ -215,7 +215,10 @@ impl Shared {
                 Status::Pending
             };
         }
-        let found = st.resets.iter().take(st.nresets.min(RESET_LOG as u64) as usize);
+        let found = st
+            .resets
+            .iter()
+            .take(st.nresets.min(RESET_LOG as u64) as usize);
         for &(e, done) in found {
             if e == epoch {
                 return if seq <= done {
@@ -281,12 +284,6 @@ impl Fence {
     /// The channel epoch the fence belongs to: the number of resets before its submission.
     pub(crate) fn epoch(&self) -> u64 {
         self.epoch
-    }
-
-    /// Whether the submission completed.
-    pub(crate) fn is_done(&self) -> bool {
-        let st = self.shared.state.lock();
-        matches!(self.shared.status(&st, self.seq, self.epoch), Status::Done)
     }
 }
 
@@ -424,12 +421,6 @@ impl Channel {
         self.vmm.lock()
     }
 
-    /// The first GPU virtual address after the channel's own objects.
-    pub(crate) fn free_va(&self) -> u64 {
-        // CAST: an offset in a page fits u64.
-        self.sem_va() + INST_PAGE as u64
-    }
-
     /// The error the channel last stopped on, if any, even if it was reset since.
     pub(crate) fn last_error(&self) -> Option<ChannelError> {
         self.shared.state.lock().last_error
@@ -487,7 +478,10 @@ impl Channel {
                 break at;
             }
             if let Some(err) = st.error {
-                pr_debug!("nova-svm: channel stopped while waiting for room: {:?}\n", err);
+                pr_debug!(
+                    "nova-svm: channel stopped while waiting for room: {:?}\n",
+                    err
+                );
                 sh.reset(&mut st)?;
                 continue;
             }
@@ -534,11 +528,13 @@ impl Channel {
         // Write the segment, then the GP entry, then `GPPut`, then ring.
         // CAST: dword offsets in the ring fit usize.
         let mut off = at as usize * 4;
-        self.push.write_u32s(off, head.get(..nhead).ok_or(EINVAL)?)?;
+        self.push
+            .write_u32s(off, head.get(..nhead).ok_or(EINVAL)?)?;
         off += nhead * 4;
         self.push.write_u32s(off, push)?;
         off += push.len() * 4;
-        self.push.write_u32s(off, tail.get(..ntail).ok_or(EINVAL)?)?;
+        self.push
+            .write_u32s(off, tail.get(..ntail).ok_or(EINVAL)?)?;
         // CAST: the segment is at most half the ring.
         let dwords = (nhead + push.len() + ntail) as u32;
         // CAST: the GPFIFO block's size fits u64.
@@ -552,7 +548,8 @@ impl Channel {
         .ok_or(EINVAL)?;
         let gp = st.gp_put;
         // CAST: an index below `entries` times 8.
-        self.gpfifo.write_u32s(gp as usize * host::gp::ENTRY_SIZE, &entry)?;
+        self.gpfifo
+            .write_u32s(gp as usize * host::gp::ENTRY_SIZE, &entry)?;
         st.gp_put = (gp + 1) % entries;
         st.push_put = at + dwords;
         st.next_seq += 1;
@@ -565,7 +562,8 @@ impl Channel {
         let userd = self._userd.addr();
         let gp_put = st.gp_put.to_le_bytes();
         // CAST: a USERD offset fits u64.
-        sh.backend.bar_write(userd + host::userd::GP_PUT as u64, &gp_put)?;
+        sh.backend
+            .bar_write(userd + host::userd::GP_PUT as u64, &gp_put)?;
         let token = st.hw.as_ref().map_or(u32::MAX, |hw| hw.token());
         sh.backend
             .usermode_write(host::usermode::NOTIFY_CHANNEL_PENDING, token);
@@ -625,7 +623,12 @@ impl Channel {
 
     /// Unmaps the pages of `size` at `vas`, invalidates the TLB, then frees the tables that
     /// became empty.
-    pub(crate) fn unmap(&self, vas: impl Iterator<Item = u64>, size: PageSize, timeout_ms: u32) -> Result {
+    pub(crate) fn unmap(
+        &self,
+        vas: impl Iterator<Item = u64>,
+        size: PageSize,
+        timeout_ms: u32,
+    ) -> Result {
         let mut retired = Retired::new();
         {
             let mut vmm = self.vmm.lock();

@@ -113,6 +113,17 @@ fn stats(d: &Diag, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     let chan = d.gpu.channel();
     let (submits, waits, wait_ns) = chan.counters();
     let (dma_live, dma_total) = d.gpu.dma_counters();
+    let chip = d.gpu.backend().chip();
+    writeln!(
+        f,
+        "chip {:?} ce {:#06x} gpfifo {:#06x} usermode {:#06x} fault_buffer {:#06x} mmu {:?}",
+        chip.family,
+        chip.ce.id,
+        chip.channel_class,
+        chip.usermode_class,
+        chip.fault_buffer_class,
+        chip.mmu
+    )?;
     writeln!(f, "kernel_channel_submits {submits}")?;
     writeln!(f, "kernel_channel_waits {waits}")?;
     writeln!(f, "kernel_channel_wait_ns {wait_ns}")?;
@@ -180,7 +191,11 @@ fn test_write(d: &Diag, r: &mut UserSliceReader) -> Result {
         Some(tc) => run_test(&d.gpu, tc, name)?,
         None => return Err(ENODEV),
     };
-    pr_info!("nova-svm: channel_test {}: {}\n", name, outcome.to_str().unwrap_or("?"));
+    pr_info!(
+        "nova-svm: channel_test {}: {}\n",
+        name,
+        outcome.to_str().unwrap_or("?")
+    );
     st.1 = Some(outcome);
     Ok(())
 }
@@ -228,13 +243,16 @@ impl TestChannel {
 
     /// Submits `push` and waits for it.
     fn run(&self, push: &[u32]) -> Result {
-        self.chan.submit(push, TEST_TIMEOUT_MS)?.wait(TEST_TIMEOUT_MS)
+        self.chan
+            .submit(push, TEST_TIMEOUT_MS)?
+            .wait(TEST_TIMEOUT_MS)
     }
 
     /// A push buffer that copies `len` bytes from `src` to `dst` (virtual addresses).
     fn copy_push(&self, src: u64, dst: u64, len: u32) -> Result<KVec<u32>> {
         let mut buf = KVec::from_elem(0u32, 32, GFP_KERNEL)?;
-        let mut pb = PushBuffer::new(self.chan.ce(), CE_SUBCHANNEL, &mut buf).map_err(|_| EINVAL)?;
+        let mut pb =
+            PushBuffer::new(self.chan.ce(), CE_SUBCHANNEL, &mut buf).map_err(|_| EINVAL)?;
         pb.copy_virtual(src, dst, len).map_err(|_| EINVAL)?;
         let n = pb.len();
         buf.truncate(n);
@@ -295,8 +313,15 @@ fn phys_copy_push(tc: &TestChannel, bus: u64) -> Result<KVec<u32>> {
     let mut buf = KVec::from_elem(0u32, 32, GFP_KERNEL)?;
     let mut pb = PushBuffer::new(tc.chan.ce(), CE_SUBCHANNEL, &mut buf).map_err(|_| EINVAL)?;
     // CAST: a page fits u32.
-    pb.copy(PhysAddr::sysmem(bus), PhysAddr::vram(tc.b.addr()), INST_PAGE as u32, 1, 0, 0)
-        .map_err(|_| EINVAL)?;
+    pb.copy(
+        PhysAddr::sysmem(bus),
+        PhysAddr::vram(tc.b.addr()),
+        INST_PAGE as u32,
+        1,
+        0,
+        0,
+    )
+    .map_err(|_| EINVAL)?;
     let n = pb.len();
     buf.truncate(n);
     Ok(buf)
@@ -363,7 +388,9 @@ fn run_test(gpu: &Gpu, tc: &TestChannel, name: &str) -> Result<CString> {
             let again = k.submit(&[], gpu.timeout_ms())?.wait(gpu.timeout_ms());
             let what = if r == Err(EIO) { "EIO" } else { "unexpected" };
             let recovered = if again.is_ok() { "yes" } else { "no" };
-            outcome(fmt!("kernel-bad-push: {what} {err:?}; recovered: {recovered}"))
+            outcome(fmt!(
+                "kernel-bad-push: {what} {err:?}; recovered: {recovered}"
+            ))
         }
         _ => Err(EINVAL),
     }

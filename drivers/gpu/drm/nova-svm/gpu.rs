@@ -97,7 +97,10 @@ impl Gpu {
         // A 32nd of VRAM, at least one chunk, for page tables, rings and semaphores.
         let inst = (vram / 32).div_ceil(chunk).max(1) * chunk;
         if vram < inst + chunk {
-            pr_err!("nova-svm: {} bytes of VRAM leave none for device memory\n", vram);
+            pr_err!(
+                "nova-svm: {} bytes of VRAM leave none for device memory\n",
+                vram
+            );
             return Err(EINVAL);
         }
         let im = Instmem::new(backend.clone(), 0, inst)?;
@@ -124,7 +127,9 @@ impl Gpu {
             GFP_KERNEL,
         )?;
         // A first submission proves that the channel runs: it binds the copy engine.
-        gpu.kchan.submit(&[], DEFAULT_TIMEOUT_MS)?.wait(DEFAULT_TIMEOUT_MS)?;
+        gpu.kchan
+            .submit(&[], DEFAULT_TIMEOUT_MS)?
+            .wait(DEFAULT_TIMEOUT_MS)?;
         Ok(gpu)
     }
 
@@ -211,7 +216,12 @@ impl<'a> DmaMaps<'a> {
 
     /// Maps `len` bytes of `page` for the GPU to access in `dir`; returns its address in
     /// coherent system memory, which the GPU may use once [`DmaMaps::publish`] returned.
-    pub(crate) fn map(&mut self, page: &PageRef, len: usize, dir: DataDirection) -> Result<PhysAddr> {
+    pub(crate) fn map(
+        &mut self,
+        page: &PageRef,
+        len: usize,
+        dir: DataDirection,
+    ) -> Result<PhysAddr> {
         if self.pages.len() == self.pages.capacity() {
             return Err(ENOSPC);
         }
@@ -240,7 +250,9 @@ impl<'a> DmaMaps<'a> {
         if n == 0 {
             return;
         }
-        self.gpu.backend().dma_unmap(&mut self.pages, self.published);
+        self.gpu
+            .backend()
+            .dma_unmap(&mut self.pages, self.published);
         self.published = 0;
         // CAST: a count of mappings fits u64.
         self.gpu.dma_live.fetch_sub(n as u64, Ordering::Relaxed);

@@ -57,11 +57,6 @@ impl Instmem {
         )
     }
 
-    /// The backend.
-    pub(crate) fn backend(&self) -> &dyn Backend {
-        &*self.backend
-    }
-
     /// The backend, shared.
     pub(crate) fn backend_arc(&self) -> Arc<dyn Backend> {
         self.backend.clone()
@@ -84,7 +79,8 @@ impl Instmem {
         }
         let first = {
             let mut map = self.map.lock();
-            let bit = |m: &KVec<u64>, i: usize| m.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0);
+            let bit =
+                |m: &KVec<u64>, i: usize| m.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0);
             let mut run = 0;
             let mut found = None;
             for i in 0..self.pages {
@@ -130,7 +126,10 @@ impl InstBlock {
 
     /// Writes `data` at byte `offset` of the block.
     pub(crate) fn write(&self, offset: usize, data: &[u8]) -> Result {
-        if offset.checked_add(data.len()).is_none_or(|end| end > self.size()) {
+        if offset
+            .checked_add(data.len())
+            .is_none_or(|end| end > self.size())
+        {
             return Err(EINVAL);
         }
         // CAST: as above.
@@ -139,7 +138,10 @@ impl InstBlock {
 
     /// Reads `out.len()` bytes at byte `offset` of the block.
     pub(crate) fn read(&self, offset: usize, out: &mut [u8]) -> Result {
-        if offset.checked_add(out.len()).is_none_or(|end| end > self.size()) {
+        if offset
+            .checked_add(out.len())
+            .is_none_or(|end| end > self.size())
+        {
             return Err(EINVAL);
         }
         // CAST: as above.
@@ -148,23 +150,21 @@ impl InstBlock {
 
     /// Writes the dwords `words` (little endian) at byte `offset` of the block.
     pub(crate) fn write_u32s(&self, offset: usize, words: &[u32]) -> Result {
-        if offset.checked_add(words.len() * 4).is_none_or(|end| end > self.size()) {
+        if offset
+            .checked_add(words.len() * 4)
+            .is_none_or(|end| end > self.size())
+        {
             return Err(EINVAL);
         }
         // CAST: a byte offset in VRAM fits u64.
-        self.im.backend.bar_write_u32s(self.addr() + offset as u64, words)
+        self.im
+            .backend
+            .bar_write_u32s(self.addr() + offset as u64, words)
     }
 
     /// Writes the little-endian 64-bit `value` at byte `offset` of the block.
     pub(crate) fn write_u64(&self, offset: usize, value: u64) -> Result {
         self.write(offset, &value.to_le_bytes())
-    }
-
-    /// Reads the little-endian 64-bit value at byte `offset` of the block.
-    pub(crate) fn read_u64(&self, offset: usize) -> Result<u64> {
-        let mut b = [0u8; 8];
-        self.read(offset, &mut b)?;
-        Ok(u64::from_le_bytes(b))
     }
 
     /// Zeroes the block.

@@ -17,7 +17,7 @@ mod tests {
         chan::{self, Channel, Layout, CE_SUBCHANNEL},
         gpu::Gpu,
         host::mthd,
-        hw::{chips, Chip, ChannelError, FaultKind, MmuFault},
+        hw::{chips, ChannelError, Chip, FaultKind, MmuFault},
         mmu::{PageSize, Pte},
         vmm::Retired,
     };
@@ -136,7 +136,8 @@ mod tests {
         }
         // Unmapped, the page faults; its page table goes once the TLB is invalidated.
         let tables = r.chan.vmm().tables();
-        r.chan.unmap([VA_SMALL].into_iter(), PageSize::Small, TIMEOUT_MS)?;
+        r.chan
+            .unmap([VA_SMALL].into_iter(), PageSize::Small, TIMEOUT_MS)?;
         assert!(r.chan.vmm().tables() < tables);
         r.chan.clear_last_error();
         assert_eq!(r.copy(VA_SMALL), Err(EIO));
@@ -180,7 +181,9 @@ mod tests {
         assert!(r.dst_holds(old)?);
         // Point the page elsewhere, without an invalidate.
         let mut retired = Retired::new();
-        r.chan.vmm().unmap(VA_SMALL, PageSize::Small, &mut retired)?;
+        r.chan
+            .vmm()
+            .unmap(VA_SMALL, PageSize::Small, &mut retired)?;
         r.map(VA_SMALL, new, PageSize::Small)?;
         r.copy(VA_SMALL)?;
         assert!(r.dst_holds(old)?);
@@ -228,7 +231,10 @@ mod tests {
         let bad = header::DMA_SEC_OP.val(header::sec_op::RESERVED6);
         let f1 = r.chan.submit(&[bad], TIMEOUT_MS)?;
         assert_eq!(f1.wait(TIMEOUT_MS), Err(EIO));
-        assert!(matches!(r.chan.last_error(), Some(ChannelError::Method { .. })));
+        assert!(matches!(
+            r.chan.last_error(),
+            Some(ChannelError::Method { .. })
+        ));
         let f2 = r.chan.submit(&[], TIMEOUT_MS)?;
         assert_eq!(f2.wait(TIMEOUT_MS), Ok(()));
         assert_eq!(f1.wait(TIMEOUT_MS), Err(EIO));

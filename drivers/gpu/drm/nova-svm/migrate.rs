@@ -318,7 +318,9 @@ pub(crate) fn migrate_range(
                 addr = end.min(vma.end());
                 continue;
             }
-            match gpu.timed(Phase::Setup, || MigrateVma::setup(vma, addr, next, select, owner)) {
+            match gpu.timed(Phase::Setup, || {
+                MigrateVma::setup(vma, addr, next, select, owner)
+            }) {
                 Ok(mig) => {
                     let started = gpu.timed(Phase::Start, || match target {
                         Target::Vram => start_vram(dmem, mig),

@@ -69,8 +69,10 @@ impl kernel::InPlaceModule for NovaSvmModule {
             if mib == 0 {
                 return Ok(None);
             }
-            let chip = driver::sim_chip(module_parameters::sim_ce_class.value())
-                .inspect_err(|_| pr_err!("nova-svm: sim_ce_class is not the class of a known chip\n"))?;
+            let chip =
+                driver::sim_chip(module_parameters::sim_ce_class.value()).inspect_err(|_| {
+                    pr_err!("nova-svm: sim_ce_class is not the class of a known chip\n")
+                })?;
             SimBinding::new(mib, chip).map(Some)
         })();
         try_pin_init!(Self {

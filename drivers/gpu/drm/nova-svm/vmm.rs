@@ -36,11 +36,6 @@ impl Retired {
     pub(crate) fn new() -> Self {
         Self(KVec::new())
     }
-
-    /// Whether there are none.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
 }
 
 impl Table {
@@ -88,18 +83,17 @@ impl Vmm {
     pub(crate) fn new(im: Arc<Instmem>, version: Version) -> Result<Self> {
         let dirs = version.dirs();
         let root = dirs.first().ok_or(EINVAL)?;
-        let root = Table::new(&im, root.table_bytes().max(crate::instmem::INST_PAGE), root.entries())?;
+        let root = Table::new(
+            &im,
+            root.table_bytes().max(crate::instmem::INST_PAGE),
+            root.entries(),
+        )?;
         Ok(Self { im, version, root })
     }
 
     /// The root page directory, as a channel's instance block names it.
     pub(crate) fn pdb(&self) -> Pde {
         self.root.pde()
-    }
-
-    /// The format.
-    pub(crate) fn version(&self) -> Version {
-        self.version
     }
 
     /// The number of tables, root included.
@@ -142,15 +136,27 @@ impl Vmm {
                 *slot = Some(child);
                 t.used += 1;
             }
-            t = t.children.get_mut(i).and_then(|c| c.as_deref_mut()).ok_or(EINVAL)?;
+            t = t
+                .children
+                .get_mut(i)
+                .and_then(|c| c.as_deref_mut())
+                .ok_or(EINVAL)?;
         }
         Ok(t)
     }
 
     /// Writes the dual entry `i` of `pd0` from its child tables.
     fn write_dual(version: Version, pd0: &Table, i: usize) -> Result {
-        let small = pd0.children.get(2 * i).and_then(|c| c.as_ref()).map(|t| t.pde());
-        let big = pd0.children.get(2 * i + 1).and_then(|c| c.as_ref()).map(|t| t.pde());
+        let small = pd0
+            .children
+            .get(2 * i)
+            .and_then(|c| c.as_ref())
+            .map(|t| t.pde());
+        let big = pd0
+            .children
+            .get(2 * i + 1)
+            .and_then(|c| c.as_ref())
+            .map(|t| t.pde());
         let w = version
             .encode_dual(big.as_ref(), small.as_ref())
             .map_err(enc)?;
@@ -294,7 +300,11 @@ impl Vmm {
             let mut t: &mut Table = &mut self.root;
             for k in 0..d - 1 {
                 let i = *path.get(k).ok_or(EINVAL)?;
-                t = t.children.get_mut(i).and_then(|c| c.as_deref_mut()).ok_or(EINVAL)?;
+                t = t
+                    .children
+                    .get_mut(i)
+                    .and_then(|c| c.as_deref_mut())
+                    .ok_or(EINVAL)?;
             }
             let i = *path.get(d - 1).ok_or(EINVAL)?;
             let empty = t

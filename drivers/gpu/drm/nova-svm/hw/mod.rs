@@ -32,10 +32,8 @@ use crate::{
 pub(crate) enum Family {
     /// TU10x.
     Turing,
-    /// GA10x.
+    /// GA100, GA10x, and AD10x, whose copy engine, channel and MMU are GA10x's.
     Ampere,
-    /// AD10x.
-    Ada,
     /// GH100.
     Hopper,
     /// GB10x and GB20x.
@@ -168,9 +166,6 @@ pub(crate) trait ChannelEvents: Send + Sync {
 pub(crate) trait HwChannel: Send + Sync {
     /// The work-submit token to write to the doorbell.
     fn token(&self) -> u32;
-
-    /// The error the channel stopped on, if it did.
-    fn error(&self) -> Option<ChannelError>;
 
     /// Stops the channel where it is, drops what it fetched and skips the GP entries it did
     /// not fetch (`GPGet` becomes `GPPut`), clears its error and unbinds its subchannels, so

@@ -101,7 +101,8 @@ impl Vram {
 
     /// Calls `f` with exactly the `len` bytes at `addr`, which must lie in one chunk.
     fn with_exact<R>(&self, addr: u64, len: usize, f: impl FnOnce(&mut [u8]) -> R) -> Option<R> {
-        self.with(addr, len, |s| (s.len() == len).then(|| f(s))).flatten()
+        self.with(addr, len, |s| (s.len() == len).then(|| f(s)))
+            .flatten()
     }
 
     /// Calls `f(bytes, offset into the range)` on each chunk's part of `addr..addr + len`.
@@ -209,7 +210,6 @@ impl SimGpu {
     pub(crate) fn device(&self) -> &faux::Device<Bound> {
         (*self.faux).as_ref()
     }
-
 }
 
 impl Backend for SimGpu {
@@ -344,7 +344,10 @@ impl Backend for SimGpu {
 
     fn usermode_write(&self, offset: u32, value: u32) {
         if offset != host::usermode::NOTIFY_CHANNEL_PENDING {
-            pr_warn!("nova-svm: sim: write to unimplemented usermode register {:#x}\n", offset);
+            pr_warn!(
+                "nova-svm: sim: write to unimplemented usermode register {:#x}\n",
+                offset
+            );
             return;
         }
         let chan = usize::try_from(value)
@@ -373,7 +376,11 @@ impl Backend for SimGpu {
                     drop(table.remove(q.bus(), frames_of(q)));
                 }
                 drop(table);
-                pr_warn!("nova-svm: sim: cannot record DMA mapping {:#x}: {:?}\n", bus, e);
+                pr_warn!(
+                    "nova-svm: sim: cannot record DMA mapping {:#x}: {:?}\n",
+                    bus,
+                    e
+                );
                 return Err(match e {
                     iommu::IommuError::Full => ENOMEM,
                     _ => EINVAL,
@@ -399,7 +406,10 @@ impl Backend for SimGpu {
             }
         }
         if missing > 0 {
-            pr_warn!("nova-svm: sim: {} unmapped page(s) were not in the table\n", missing);
+            pr_warn!(
+                "nova-svm: sim: {} unmapped page(s) were not in the table\n",
+                missing
+            );
         }
         // The DMA mappings go here, outside the lock.
         pages.clear();
@@ -409,7 +419,7 @@ impl Backend for SimGpu {
 /// The bytes of whole frames that `p` covers in the table.
 fn frames_of(p: &SysPage) -> u64 {
     // CAST: a length fits u64.
-    (p.map.len() as u64).div_ceil(iommu::FRAME) * iommu::FRAME
+    (p.map.size() as u64).div_ceil(iommu::FRAME) * iommu::FRAME
 }
 
 /// Bytes of a channel's bounce buffer, for copies within system memory.
@@ -461,7 +471,9 @@ impl SimChannel {
         self.core
             .vram
             .each(at, 4, |src, off| {
-                w.get_mut(off..off + src.len()).ok_or(())?.copy_from_slice(src);
+                w.get_mut(off..off + src.len())
+                    .ok_or(())?
+                    .copy_from_slice(src);
                 Ok(())
             })
             .ok()?;
@@ -585,10 +597,6 @@ impl HwChannel for ChannelHandle {
         self.0.as_ref().map_or(u32::MAX, |c| c.token)
     }
 
-    fn error(&self) -> Option<ChannelError> {
-        self.0.as_ref().and_then(|c| c.state.lock().error)
-    }
-
     fn reset(&self) -> Result {
         let chan = self.0.as_ref().ok_or(ENODEV)?;
         // The lock waits for a run in progress; the run after it finds the new state.
@@ -673,7 +681,13 @@ impl Bus<'_> {
 
     /// Resolves physical `addr` in `aperture`: where it is, and the bytes from there that
     /// are contiguous (at most `len`).
-    fn phys(&mut self, aperture: Aperture, addr: u64, len: u64, access: Access) -> Result<(Loc, u64), Fault> {
+    fn phys(
+        &mut self,
+        aperture: Aperture,
+        addr: u64,
+        len: u64,
+        access: Access,
+    ) -> Result<(Loc, u64), Fault> {
         let refused = ChannelError::Bus {
             aperture,
             addr,
@@ -706,12 +720,21 @@ impl Bus<'_> {
 
     /// Resolves `addr` in `target`, translating virtual addresses: where it is, and the
     /// contiguous bytes from there (at most `len`).
-    fn resolve(&mut self, target: Target, addr: u64, len: u64, access: Access) -> Result<(Loc, u64), Fault> {
+    fn resolve(
+        &mut self,
+        target: Target,
+        addr: u64,
+        len: u64,
+        access: Access,
+    ) -> Result<(Loc, u64), Fault> {
         match target {
             Target::Phys(aperture) => self.phys(aperture, addr, len, access),
             Target::Virtual => {
                 let write = access == Access::Write;
-                match self.mmu.translate(addr, write, self.privileged, &mut TableView(self.core)) {
+                match self
+                    .mmu
+                    .translate(addr, write, self.privileged, &mut TableView(self.core))
+                {
                     Ok(leaf) => {
                         let (pa, left) = leaf.locate(addr);
                         self.phys(leaf.pte.aperture, pa, len.min(left), access)
@@ -859,7 +882,12 @@ impl Memory for Bus<'_> {
         let mut done = 0;
         while done < buf.len() {
             // CAST: byte counts fit u64.
-            let (loc, n) = self.resolve(target, addr + done as u64, (buf.len() - done) as u64, Access::Read)?;
+            let (loc, n) = self.resolve(
+                target,
+                addr + done as u64,
+                (buf.len() - done) as u64,
+                Access::Read,
+            )?;
             // CAST: `n` is at most the bytes left.
             let n = n as usize;
             let out = buf.get_mut(done..done + n).ok_or(Fault)?;
@@ -882,7 +910,12 @@ impl Memory for Bus<'_> {
         let mut done = 0;
         while done < data.len() {
             // CAST: byte counts fit u64.
-            let (loc, n) = self.resolve(target, addr + done as u64, (data.len() - done) as u64, Access::Write)?;
+            let (loc, n) = self.resolve(
+                target,
+                addr + done as u64,
+                (data.len() - done) as u64,
+                Access::Write,
+            )?;
             // CAST: `n` is at most the bytes left.
             let n = n as usize;
             let src = data.get(done..done + n).ok_or(Fault)?;
@@ -986,13 +1019,17 @@ impl pbdma::Host for Env<'_, '_> {
 
     fn sem_read(&mut self, va: u64, out: &mut [u8]) -> Result<(), Refused> {
         self.bus.client = Client::Host;
-        self.bus.read(Target::Virtual, va, out).map_err(|Fault| Refused)
+        self.bus
+            .read(Target::Virtual, va, out)
+            .map_err(|Fault| Refused)
     }
 
     fn sem_write(&mut self, va: u64, data: &[u8]) -> Result<(), Refused> {
         self.bus.client = Client::Host;
         self.ev.released = true;
-        self.bus.write(Target::Virtual, va, data).map_err(|Fault| Refused)
+        self.bus
+            .write(Target::Virtual, va, data)
+            .map_err(|Fault| Refused)
     }
 
     fn set_object(&mut self, subchannel: u8, data: u32) -> Result<(), Refused> {
@@ -1004,14 +1041,21 @@ impl pbdma::Host for Env<'_, '_> {
 
     fn engine_method(&mut self, subchannel: u8, method: u32, data: u32) -> Result<(), Refused> {
         let releases = self.ce.class().mthd.launch_dma == method;
-        let r = self.ce.engine_method(&mut self.bus, subchannel, method, data);
+        let r = self
+            .ce
+            .engine_method(&mut self.bus, subchannel, method, data);
         self.bus.client = Client::Host;
         if releases {
             // A launch may have released a semaphore.
             self.ev.released = true;
         }
         r.map_err(|e| {
-            pr_info!("nova-svm: sim: method {:#x} = {:#x}: {:?}\n", method, data, e);
+            pr_info!(
+                "nova-svm: sim: method {:#x} = {:#x}: {:?}\n",
+                method,
+                data,
+                e
+            );
             Refused
         })
     }
@@ -1047,4 +1091,3 @@ impl pbdma::Host for Env<'_, '_> {
         });
     }
 }
-
