@@ -295,9 +295,10 @@ pub(crate) struct Job<'a> {
     gpu: &'a Gpu,
     push: &'a mut [u32],
     len: usize,
-    /// The last copy, not written to the push buffer yet: a copy that continues it in both
-    /// apertures is merged into it, so that runs of pages take one copy-engine launch.
-    pending: Option<LinearCopy>,
+    /// The last copy or fill, not written to the push buffer yet: one that continues it (in
+    /// both apertures, or with the same value) is merged into it, so that runs of pages take
+    /// one copy-engine launch.
+    pending: Option<Pending>,
     /// The fence of the last submission.
     last: Option<Fence>,
     /// The channel epoch of the first submission: a reset after it lost that submission.
@@ -316,8 +317,40 @@ struct LinearCopy {
     len: u64,
 }
 
-/// The longest copy a [`Job`] merges copies into: one launch's 32-bit line length.
+/// A fill of a [`Job`]: `len` bytes at `dst` with the 32-bit `value`.
+#[derive(Clone, Copy)]
+struct LinearFill {
+    /// Where it writes.
+    dst: PhysAddr,
+    /// Bytes, a multiple of four.
+    len: u64,
+    /// The value of each 32-bit word.
+    value: u32,
+}
+
+/// What a [`Job`] has not written to the push buffer yet.
+#[derive(Clone, Copy)]
+enum Pending {
+    /// A copy.
+    Copy(LinearCopy),
+    /// A fill.
+    Fill(LinearFill),
+}
+
+/// The longest copy or fill a [`Job`] merges operations into: one launch's 32-bit line
+/// length.
 const MAX_COPY: u64 = 1 << 31;
+
+impl LinearFill {
+    /// Whether `next` writes the same value from where this fill ends, and the two fit in
+    /// one launch.
+    fn continued_by(&self, next: &LinearFill) -> bool {
+        self.value == next.value
+            && self.dst.aperture == next.dst.aperture
+            && self.dst.addr.checked_add(self.len) == Some(next.dst.addr)
+            && self.len.saturating_add(next.len) <= MAX_COPY
+    }
+}
 
 impl LinearCopy {
     /// Whether `next` starts where this copy ends, in both apertures, and the two fit in one
@@ -385,30 +418,48 @@ impl<'a> Job<'a> {
             return Err(EINVAL);
         }
         match &mut self.pending {
-            Some(c) if c.continued_by(&next) => c.len += next.len,
+            Some(Pending::Copy(c)) if c.continued_by(&next) => c.len += next.len,
             _ => {
                 self.flush()?;
-                self.pending = Some(next);
+                self.pending = Some(Pending::Copy(next));
             }
         }
         Ok(())
     }
 
-    /// Writes the pending copy, if any, to the push buffer.
+    /// Writes the pending copy or fill, if any, to the push buffer.
     fn flush(&mut self) -> Result {
-        let Some(c) = self.pending.take() else {
-            return Ok(());
-        };
-        // The length was checked against `MAX_COPY`.
-        let len = u32::try_from(c.len).map_err(|_| EINVAL)?;
-        self.emit(|pb, cache| pb.copy_cached(Some(cache), c.src, c.dst, len, 1, 0, 0))
+        match self.pending.take() {
+            None => Ok(()),
+            Some(Pending::Copy(c)) => {
+                // The length was checked against `MAX_COPY`.
+                let len = u32::try_from(c.len).map_err(|_| EINVAL)?;
+                self.emit(|pb, cache| pb.copy_cached(Some(cache), c.src, c.dst, len, 1, 0, 0))
+            }
+            Some(Pending::Fill(f)) => {
+                self.emit(|pb, cache| pb.clear_cached(Some(cache), f.dst, f.len, f.value))
+            }
+        }
     }
 
-    /// Fills `len` bytes at `dst` with the 32-bit `value`.
+    /// Fills `len` bytes (a multiple of four) at `dst` with the 32-bit `value`.
     pub(crate) fn fill(&mut self, dst: PhysAddr, len: usize, value: u32) -> Result {
-        let len = u64::try_from(len).map_err(|_| EINVAL)?;
-        self.flush()?;
-        self.emit(|pb, cache| pb.clear_cached(Some(cache), dst, len, value))
+        let next = LinearFill {
+            dst,
+            len: u64::try_from(len).map_err(|_| EINVAL)?,
+            value,
+        };
+        if next.len > MAX_COPY {
+            return Err(EINVAL);
+        }
+        match &mut self.pending {
+            Some(Pending::Fill(f)) if f.continued_by(&next) => f.len += next.len,
+            _ => {
+                self.flush()?;
+                self.pending = Some(Pending::Fill(next));
+            }
+        }
+        Ok(())
     }
 
     /// Submits what the push buffer holds.
