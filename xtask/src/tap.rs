@@ -33,7 +33,13 @@ pub struct Report {
     pub failures: Vec<String>,
     /// Skipped tests with their stated reasons.
     pub skips: Vec<(String, String)>,
+    /// For each failed test that printed diagnostics ("# " lines) before
+    /// its result: its name and the last [`DIAG_LINES`] of them.
+    pub diagnostics: Vec<(String, Vec<String>)>,
 }
+
+/// How many diagnostic lines of a failed test a [`Report`] keeps.
+pub const DIAG_LINES: usize = 12;
 
 #[derive(Debug, PartialEq, Eq)]
 enum Outcome {
@@ -137,6 +143,8 @@ pub fn parse(text: &str) -> Report {
     let mut children: Vec<bool> = Vec::new();
     let mut plan: Option<usize> = None;
     let mut top_results = 0usize;
+    // The diagnostic lines since the last result line.
+    let mut diag: std::collections::VecDeque<String> = std::collections::VecDeque::new();
     let finish = |rep: &mut Report, plan: Option<usize>, top: usize| {
         if let Some(p) = plan {
             if top < p {
@@ -160,8 +168,16 @@ pub fn parse(text: &str) -> Report {
             continue;
         }
         let Some(r) = parse_result(line) else {
+            let body = line.trim_start();
+            if let Some(d) = body.strip_prefix("# ").or_else(|| (body == "#").then_some("")) {
+                if diag.len() == DIAG_LINES {
+                    diag.pop_front();
+                }
+                diag.push_back(d.to_string());
+            }
             continue;
         };
+        let seen: Vec<String> = std::mem::take(&mut diag).into();
         if children.len() < r.depth + 2 {
             children.resize(r.depth + 2, false);
         }
@@ -180,6 +196,9 @@ pub fn parse(text: &str) -> Report {
             Outcome::Pass => rep.counts.passed += 1,
             Outcome::Fail => {
                 rep.counts.failed += 1;
+                if !seen.is_empty() {
+                    rep.diagnostics.push((r.name.clone(), seen));
+                }
                 rep.failures.push(r.name);
             }
             Outcome::Skip(reason) => {
@@ -236,6 +255,24 @@ mod tests {
         assert_eq!(strip_printk_time("[    1.234567]     ok 1 x"), "    ok 1 x");
         assert_eq!(strip_printk_time("[abc] ok"), "[abc] ok");
         assert_eq!(strip_printk_time("ok 1 x\r"), "ok 1 x");
+    }
+
+    #[test]
+    fn failed_tests_keep_their_last_diagnostics() {
+        let mut t = String::from("TAP version 13\n1..3\n# from a passing test\nok 1 a\n");
+        for i in 0..20 {
+            t.push_str(&format!("# line {i}\n"));
+        }
+        t.push_str("not ok 2 b # exit status 1\nnot ok 3 c\n");
+        let r = parse(&t);
+        assert_eq!(r.failures, vec!["b", "c"]);
+        // Only b printed anything; it keeps its last DIAG_LINES lines.
+        assert_eq!(r.diagnostics.len(), 1);
+        let (name, lines) = &r.diagnostics[0];
+        assert_eq!(name, "b");
+        assert_eq!(lines.len(), DIAG_LINES);
+        assert_eq!(lines.first().map(String::as_str), Some("line 8"));
+        assert_eq!(lines.last().map(String::as_str), Some("line 19"));
     }
 
     #[test]

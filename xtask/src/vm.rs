@@ -662,6 +662,13 @@ pub fn print_run(run: &Run, flavor: Flavor) {
         for f in s.report.failures.iter().take(20) {
             println!("    FAILED: {f}");
         }
+        // What the first failures printed, so that a CI log says why.
+        for (name, lines) in s.report.diagnostics.iter().take(5) {
+            println!("    {name} printed (last lines):");
+            for l in lines {
+                println!("      | {l}");
+            }
+        }
     }
     for e in &run.errors {
         println!("ERROR ({}): {e}", flavor.name());
