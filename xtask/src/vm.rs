@@ -247,6 +247,7 @@ pub const FORWARDED_ENV: &[&str] = &[
     "NOVA_SVM_SEED",
     "NOVA_SVM_RANDOM_",
     "NOVA_SVM_IGT_ONLY",
+    "NOVA_SVM_IGT_REPEAT",
     "NOVA_SVM_BENCH_ONLY",
     "HMM_SEED",
     "HMM_OPS",

@@ -59,6 +59,17 @@ if [ -n "$NOVA_SVM_IGT_ONLY" ]; then
 	grep -E -- "$NOVA_SVM_IGT_ONLY" $list > $list.only
 	mv $list.only $list
 fi
+# NOVA_SVM_IGT_REPEAT=N runs the list N times over, to catch a flaky
+# subtest in one boot.
+if [ -n "$NOVA_SVM_IGT_REPEAT" ] && [ "$NOVA_SVM_IGT_REPEAT" -gt 1 ]; then
+	i=1
+	: > $list.rep
+	while [ $i -le "$NOVA_SVM_IGT_REPEAT" ]; do
+		cat $list >> $list.rep
+		i=$((i + 1))
+	done
+	mv $list.rep $list
+fi
 total=$(($(wc -l < $list) + 1))
 echo "1..$total"
 
