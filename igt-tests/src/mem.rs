@@ -652,6 +652,40 @@ pub fn smaps_anon_huge_kb(smaps: &str, addr: u64) -> Option<u64> {
     None
 }
 
+/// `/proc/kpageflags` bits of a page of a large folio.
+const KPF_COMPOUND_HEAD: u64 = 1 << 15;
+const KPF_COMPOUND_TAIL: u64 = 1 << 16;
+
+/// How many of the pages that map `range` (page aligned) of this process
+/// belong to large folios, read from `/proc/self/pagemap` and
+/// `/proc/kpageflags`; `None` when the kernel hides the page frame numbers
+/// (without CAP_SYS_ADMIN) or has no kpageflags.
+pub fn large_folio_pages(range: Range<u64>) -> io::Result<Option<u64>> {
+    use std::os::unix::fs::FileExt;
+    let page = page_size();
+    let pagemap = std::fs::File::open("/proc/self/pagemap")?;
+    let Ok(flags) = std::fs::File::open("/proc/kpageflags") else {
+        return Ok(None);
+    };
+    let mut large = 0;
+    let mut seen_pfn = false;
+    let mut buf = [0u8; 8];
+    for addr in (range.start..range.end).step_by(page as usize) {
+        pagemap.read_exact_at(&mut buf, addr / page * 8)?;
+        let entry = u64::from_ne_bytes(buf);
+        let pfn = entry & ((1 << 55) - 1);
+        if entry & (1 << 63) == 0 || pfn == 0 {
+            continue;
+        }
+        seen_pfn = true;
+        flags.read_exact_at(&mut buf, pfn * 8)?;
+        if u64::from_ne_bytes(buf) & (KPF_COMPOUND_HEAD | KPF_COMPOUND_TAIL) != 0 {
+            large += 1;
+        }
+    }
+    Ok(seen_pfn.then_some(large))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -215,6 +215,21 @@ pub const SUBTESTS: &[Subtest] = &[
         run: file::file_device_write_remount,
     },
     Subtest {
+        name: "file-untouched",
+        description: "SVM_BIND moves file pages that no one mapped yet, and holes as zeroes",
+        run: file::file_untouched,
+    },
+    Subtest {
+        name: "file-written-large-folios",
+        description: "a file that one write(2) cached in large folios moves whole, dirty or clean",
+        run: file::file_written_large_folios,
+    },
+    Subtest {
+        name: "file-device-write-large",
+        description: "the device writes all of a 1024-page file after it moved to VRAM",
+        run: file::file_device_write_large,
+    },
+    Subtest {
         name: "file-read-write-syscalls",
         description: "pread sees VRAM pages' data; pwrite over them reaches the device",
         run: file::file_read_write_syscalls,

@@ -1177,3 +1177,157 @@ pub fn file_device_write_remount() -> TestResult {
         Ok(())
     })
 }
+
+/// Writes `pages` pages of pattern `seed` to a new file on `dir`, one
+/// write(2) a page, then fsyncs it and drops it from the page cache.
+fn written_file(dir: &FsDir, tag: &str, pages: u64, seed: u64) -> TestResult<TestFile> {
+    let page = crate::mem::page_size();
+    let f = TestFile::new(dir, tag, 0)?;
+    let content = Mapping::anon(pages * page).or_fail("mmap of the content buffer")?;
+    content.fill(seed);
+    for p in 0..pages {
+        f.write_from(&content, p * page, page, p * page)?;
+    }
+    f.fsync()?;
+    f.drop_cache()?;
+    Ok(f)
+}
+
+/// A mapping that nothing touched: SVM_BIND to VRAM reads the file's pages
+/// in (or finds them in the page cache) and moves all of them, shared and
+/// private; a hole of a sparse file moves as zeroes, and what the device
+/// writes there reaches the file.
+fn untouched(env: &Env, dir: &FsDir) -> TestResult {
+    let page = env.page;
+    let len = PAGES * page;
+    let half = len / 2;
+    let shadow = Mapping::anon(len).or_fail("mmap of the shadow buffer")?;
+
+    // Data on the disk (or in tmpfs), none of it mapped yet.
+    let f = written_file(dir, "untouched", PAGES, 4)?;
+    {
+        let m = f.map_shared(len)?;
+        env.to_vram("migration of an untouched MAP_SHARED range", m.range(), PAGES)?;
+        env.copy("device read of the file", &shadow, 0, m.addr(), len)?;
+        shadow.verify("device read of the untouched file", 4)?;
+        m.verify("CPU read after the migration", 4)?;
+    }
+    {
+        let m = f.map_private(len)?;
+        env.to_vram("migration of an untouched MAP_PRIVATE range", m.range(), PAGES)?;
+        env.fill("device write to a private page", &m, 0, page, FILL_A)?;
+        m.verify_u32("the device's private copy", 0, page, FILL_A)?;
+        m.verify_range("CPU read of the rest", page, len - page, 4)?;
+    }
+    f.read_all(len)?
+        .verify("pread after the private mapping's writes", 4)?;
+
+    // A sparse file: every page is a hole.
+    let s = TestFile::new(dir, "untouched-sparse", len)?;
+    {
+        let m = s.map_shared(len)?;
+        env.to_vram("migration of an untouched hole", m.range(), PAGES)?;
+        shadow.fill(9);
+        env.copy("device read of the hole", &shadow, 0, m.addr(), len)?;
+        shadow.verify_zero("device read of the hole", 0, len)?;
+        env.fill("device write to the hole", &m, 0, half, FILL_B)?;
+        s.fsync()?;
+    }
+    s.drop_cache()?;
+    let r = s.read_all(len)?;
+    r.verify_u32("pread of the device's write to the hole", 0, half, FILL_B)?;
+    r.verify_zero("pread of the rest of the hole", half, half)
+}
+
+/// `file-untouched`.
+pub fn file_untouched() -> TestResult {
+    on_each(FsDir::all, untouched)
+}
+
+/// Pages of the file in [`large_device_write`].
+const LARGE_PAGES: u64 = 1024;
+
+/// A 1024-page file written through its mapping moves to VRAM (as far as
+/// its folios allow), and the device then writes all of it: the write
+/// succeeds, the CPU and pread see it, and it reaches the disk.
+fn large_device_write(env: &Env, dir: &FsDir) -> TestResult {
+    let page = env.page;
+    let len = LARGE_PAGES * page;
+    let f = TestFile::new(dir, "large-write", len)?;
+    {
+        let m = f.map_shared(len)?;
+        m.fill(6);
+        let moved = env.migrate(
+            "migration of a 1024-page file",
+            m.range(),
+            BindTarget::GpuVram,
+        )?;
+        println!("{moved} of {LARGE_PAGES} pages moved");
+        crate::check!(moved > 0, "pages moved: expected some, got 0");
+        env.fill("device write to the whole file", &m, 0, len, FILL_A)?;
+        m.verify_u32("CPU read of the device's write", 0, len, FILL_A)?;
+        f.fsync()?;
+    }
+    f.drop_cache()?;
+    f.read_all(len)?
+        .verify_u32("pread of the device's write", 0, len, FILL_A)
+}
+
+/// `file-device-write-large`.
+pub fn file_device_write_large() -> TestResult {
+    on_each(FsDir::all, large_device_write)
+}
+
+/// A file written by one write(2): ext4 and xfs cache it in large folios,
+/// which move once split, and which cannot split while they are dirty.
+/// SVM_BIND moves every page, dirty or clean, read through the mapping or
+/// untouched, and the device's write to them reaches the disk.
+fn written_large(env: &Env, dir: &FsDir) -> TestResult {
+    let page = env.page;
+    let len = PAGES * page;
+    let content = Mapping::anon(len).or_fail("mmap of the content buffer")?;
+    // Dirty folios read through the mapping, dirty ones untouched, and
+    // clean ones (after fsync) read through the mapping.
+    for (touch, sync) in [(true, false), (false, false), (true, true)] {
+        println!("read through the mapping: {touch}, fsync first: {sync}");
+        let f = TestFile::new(dir, "written-large", 0)?;
+        content.fill(7);
+        f.write_from(&content, 0, len, 0)?;
+        if sync {
+            f.fsync()?;
+        }
+        let m = f.map_shared(len)?;
+        if touch {
+            m.verify("the file through the mapping", 7)?;
+            match crate::mem::large_folio_pages(m.range()) {
+                Ok(Some(n)) => {
+                    println!("{n} of {PAGES} pages are in large folios before the migration");
+                    if dir.fs != Fs::Tmpfs {
+                        crate::check!(
+                            n > 0,
+                            "pages of large folios after one write(2): expected some on {}, got 0",
+                            dir.fs.name()
+                        );
+                    }
+                }
+                Ok(None) => println!("page frame numbers are hidden: folio sizes not checked"),
+                Err(e) => return Err(fail(format!("pagemap/kpageflags: {}", describe(&e)))),
+            }
+        }
+        let what = if touch { "read" } else { "untouched" };
+        env.to_vram(&format!("migration of a just-written file ({what})"), m.range(), PAGES)?;
+        env.fill("device write to the file", &m, 0, len / 2, FILL_B)?;
+        f.fsync()?;
+        drop(m);
+        f.drop_cache()?;
+        let r = f.read_all(len)?;
+        r.verify_u32("pread of the device's write", 0, len / 2, FILL_B)?;
+        r.verify_range("pread of the rest", len / 2, len / 2, 7)?;
+    }
+    Ok(())
+}
+
+/// `file-written-large-folios`.
+pub fn file_written_large_folios() -> TestResult {
+    on_each(FsDir::all, written_large)
+}
