@@ -17,8 +17,8 @@
 //! - tmpfs, ext4: a `MAP_SHARED` mapping of a file on a tmpfs (`/tmp` in
 //!   the VM) and on ext4 (`HMM_EXT4_DIR`), 4 KiB folios in the page cache.
 //!   The file is written with one write(2) a page: ext4 caches a
-//!   multi-page write (or readahead of a hole) in large folios, which do
-//!   not migrate yet. Before each round trip the CPU writes the pattern
+//!   multi-page write in large folios, which migrate only after a split
+//!   (and writeback of dirty ones) that the bench would time. Before each round trip the CPU writes the pattern
 //!   through the mapping and fsync cleans the pages (untimed), so that
 //!   writeback, which brings dirty device pages home, cannot race the
 //!   timed migrations.

@@ -258,9 +258,10 @@ impl Demo {
         let f = TestFile::new(&dir, "demo", size)?;
         let content = Mapping::anon(size).or_fail("mmap of the content buffer")?;
         content.fill(4);
-        // One write(2) a page: ext4 caches each page in a 4 KiB folio,
-        // which migrates; large folios (of a multi-page write, or of
-        // readahead when a mapping of a hole faults) do not move yet.
+        // One write(2) a page: ext4 caches each page in a 4 KiB folio.
+        // Large folios (of a multi-page write) would move too, but only
+        // after the migration splits them and writes dirty ones back,
+        // which the demo would then time as migration.
         let (r, d) = timed(|| {
             (0..npages).try_for_each(|p| f.write_from(&content, p * page, page, p * page))
         });
