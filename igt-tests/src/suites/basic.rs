@@ -230,6 +230,26 @@ pub const SUBTESTS: &[Subtest] = &[
         run: file::file_device_write_large,
     },
     Subtest {
+        name: "file-fallocate",
+        description: "hole punch, zero, collapse and insert range of a file in VRAM keep the device's data",
+        run: file::file_fallocate,
+    },
+    Subtest {
+        name: "file-splice",
+        description: "sendfile, splice and copy_file_range from a file in VRAM carry the device's data",
+        run: file::file_splice,
+    },
+    Subtest {
+        name: "file-fsfreeze",
+        description: "fsfreeze writes the device's data in VRAM; reads work frozen, writes after the thaw",
+        run: file::file_fsfreeze,
+    },
+    Subtest {
+        name: "file-readonly-bind-mount",
+        description: "a file mapped through a read-only bind mount moves read-only; device writes fail",
+        run: file::file_readonly_bind_mount,
+    },
+    Subtest {
         name: "file-read-write-syscalls",
         description: "pread sees VRAM pages' data; pwrite over them reaches the device",
         run: file::file_read_write_syscalls,

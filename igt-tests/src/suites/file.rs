@@ -10,9 +10,9 @@
 //!
 //! - SVM_BIND to GPU_VRAM moves the page cache folios of `MAP_SHARED`
 //!   tmpfs, ext4 and xfs files, and of `MAP_PRIVATE` file mappings before
-//!   copy-on-write (read-only), but only pages present in the CPU page
-//!   table: the subtests write (or read) every page first, so the counts
-//!   are exact.
+//!   copy-on-write (read-only). Pages that the mapping has not touched are
+//!   read in first (mm-patches 0022), holes of sparse files as zeroes
+//!   (`file-untouched`), so the counts are exact.
 //! - Every other way to reach the file brings the pages home through the
 //!   driver's copy engine with what the device wrote: CPU faults, read(2),
 //!   write(2), fsync and writeback, O_DIRECT, another process's mapping.
@@ -23,16 +23,13 @@
 //!   (`file-device-write-remount` unmounts ext4 and xfs and mounts them
 //!   again, then reads the file from the disk; [`crate::mount`]).
 //!
-//! ext4 and xfs cache what one write(2) of many pages writes in large folios,
-//! which do not move yet: a PTE-mapped large folio whose split fails
-//! (seen for dirty ones, and for clean ones at the first SVM_BIND after
-//! fsync) ends the migration of its PMD range. The
-//! subtests make their files out of order-0 folios (CPU writes through a
-//! mapping of a hole, or one write(2) a page). The first works for small
-//! files only: in a larger one, the faults' readahead over the hole grows
-//! into large folios (a 16 MiB file written through its mapping moved
-//! 2048 of its 4096 pages), so the demo and the benchmark write one page
-//! at a time.
+//! ext4 and xfs cache what one write(2) of many pages writes in large
+//! folios. A PTE-mapped large page cache folio moves once split, and it
+//! splits only when clean (ext4 and iomap keep private data on dirty
+//! ones), so the migration writes dirty ones back and splits them first
+//! (mm-patches 0023; `file-written-large-folios`, which checks through
+//! `/proc/kpageflags` that the file is in large folios). Device-private
+//! large folios are PMD-sized only, so such a file moves as order-0 pages.
 //!
 //! tmpfs is `/tmp` when that is a tmpfs (as in the test VM), or a tmpfs
 //! that the subtest mounts itself. ext4 and xfs are the file systems named
@@ -44,12 +41,12 @@
 use std::ffi::CString;
 use std::fs::{File, OpenOptions};
 use std::io;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, FromRawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
-use nova_svm_uapi::BindTarget;
+use nova_svm_uapi::{BindTarget, DeviceCopy};
 
 use crate::check::{check_eq, describe, fail, skip, within, OrFail};
 use crate::env::Env;
@@ -626,9 +623,9 @@ fn private_mapping(env: &Env, dir: &FsDir) -> TestResult {
     let f = TestFile::new(dir, "private", 0)?;
     let content = Mapping::anon(len).or_fail("mmap of the content buffer")?;
     content.fill(1);
-    // One write(2) a page, so that ext4 caches order-0 folios: large ones
-    // do not move yet (a PTE-mapped large folio that cannot be split ends
-    // the migration of its PMD range).
+    // One write(2) a page, so that ext4 caches order-0 folios, and the
+    // private mapping's folios are not split (file-written-large-folios
+    // covers large ones).
     for p in 0..PAGES {
         f.write_from(&content, p * page, page, p * page)?;
     }
@@ -1207,14 +1204,22 @@ fn untouched(env: &Env, dir: &FsDir) -> TestResult {
     let f = written_file(dir, "untouched", PAGES, 4)?;
     {
         let m = f.map_shared(len)?;
-        env.to_vram("migration of an untouched MAP_SHARED range", m.range(), PAGES)?;
+        env.to_vram(
+            "migration of an untouched MAP_SHARED range",
+            m.range(),
+            PAGES,
+        )?;
         env.copy("device read of the file", &shadow, 0, m.addr(), len)?;
         shadow.verify("device read of the untouched file", 4)?;
         m.verify("CPU read after the migration", 4)?;
     }
     {
         let m = f.map_private(len)?;
-        env.to_vram("migration of an untouched MAP_PRIVATE range", m.range(), PAGES)?;
+        env.to_vram(
+            "migration of an untouched MAP_PRIVATE range",
+            m.range(),
+            PAGES,
+        )?;
         env.fill("device write to a private page", &m, 0, page, FILL_A)?;
         m.verify_u32("the device's private copy", 0, page, FILL_A)?;
         m.verify_range("CPU read of the rest", page, len - page, 4)?;
@@ -1315,7 +1320,11 @@ fn written_large(env: &Env, dir: &FsDir) -> TestResult {
             }
         }
         let what = if touch { "read" } else { "untouched" };
-        env.to_vram(&format!("migration of a just-written file ({what})"), m.range(), PAGES)?;
+        env.to_vram(
+            &format!("migration of a just-written file ({what})"),
+            m.range(),
+            PAGES,
+        )?;
         env.fill("device write to the file", &m, 0, len / 2, FILL_B)?;
         f.fsync()?;
         drop(m);
@@ -1330,4 +1339,418 @@ fn written_large(env: &Env, dir: &FsDir) -> TestResult {
 /// `file-written-large-folios`.
 pub fn file_written_large_folios() -> TestResult {
     on_each(FsDir::all, written_large)
+}
+
+/// The errno of a failed libc call that returned `r`.
+fn errno_of(r: libc::c_long) -> io::Result<libc::c_long> {
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(r)
+    }
+}
+
+/// Moves the first `pages` file pages of `m` to VRAM and has the device
+/// write page `p` of them with `0x1000 + p`, so that a shift of the file's
+/// pages shows; checks that all of them are in VRAM then.
+fn device_numbered(env: &Env, m: &Mapping, pages: u64) -> TestResult {
+    let page = env.page;
+    env.migrate(
+        "migration before the device writes",
+        m.sub(0, pages * page),
+        BindTarget::GpuVram,
+    )?;
+    for p in 0..pages {
+        // CAST: p < 2^20.
+        env.fill(
+            "device write of a numbered page",
+            m,
+            p * page,
+            page,
+            0x1000 + p as u32,
+        )?;
+    }
+    // A device write to a page that moved read-only (a hole that ext4 or
+    // xfs has not allocated yet) brought it home through the CPU write
+    // fault: move those back; then nothing is left to move, and every
+    // page is in VRAM with the device's data.
+    env.migrate(
+        "migration of the pages that the device writes brought home",
+        m.sub(0, pages * page),
+        BindTarget::GpuVram,
+    )?;
+    env.to_vram(
+        "migration after the device writes",
+        m.sub(0, pages * page),
+        0,
+    )
+}
+
+/// Checks that page `p` of `r` (read back from the file) holds the number
+/// `want(p)`, or zeroes where `want` is `None`.
+fn check_numbered(
+    r: &Region,
+    pages: u64,
+    what: &str,
+    want: impl Fn(u64) -> Option<u64>,
+) -> TestResult {
+    let page = crate::mem::page_size();
+    for p in 0..pages {
+        match want(p) {
+            // CAST: the numbers fit u32.
+            Some(n) => r.verify_u32(
+                &format!("{what}, page {p}"),
+                p * page,
+                page,
+                0x1000 + n as u32,
+            )?,
+            None => r.verify_zero(&format!("{what}, page {p}"), p * page, page)?,
+        }
+    }
+    Ok(())
+}
+
+/// fallocate(2) on a file whose pages are in VRAM with the device's data:
+/// hole punch, zero range, collapse range and insert range free, zero or
+/// shift exactly the pages they name, and keep the device's data in the
+/// others.
+fn fallocate_ops(env: &Env, dir: &FsDir) -> TestResult {
+    let page = env.page;
+    let n = PAGES;
+    let len = n * page;
+    let f = TestFile::new(dir, "fallocate", len)?;
+    let m = f.map_shared(len)?;
+    m.fill(1);
+    let fd = f.fd();
+    // CAST: offsets of a test file fit off_t.
+    let falloc = |mode: i32, first: u64, count: u64| {
+        // SAFETY: fallocate on an open descriptor has no memory effects.
+        errno_of(
+            unsafe {
+                libc::fallocate(
+                    fd,
+                    mode,
+                    (first * page) as libc::off_t,
+                    (count * page) as libc::off_t,
+                )
+            }
+            .into(),
+        )
+    };
+
+    device_numbered(env, &m, n)?;
+    falloc(libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE, 4, 4)
+        .or_fail("fallocate(PUNCH_HOLE) of pages 4..8")?;
+    let r = f.read_all(len)?;
+    check_numbered(&r, n, "pread after the hole punch", |p| {
+        (!(4..8).contains(&p)).then_some(p)
+    })?;
+    m.verify_zero("CPU read of the punched hole", 4 * page, 4 * page)?;
+
+    if dir.fs == Fs::Tmpfs {
+        println!("tmpfs has no ZERO_RANGE, COLLAPSE_RANGE or INSERT_RANGE: punch only");
+        return Ok(());
+    }
+    device_numbered(env, &m, n)?;
+    falloc(
+        libc::FALLOC_FL_ZERO_RANGE | libc::FALLOC_FL_KEEP_SIZE,
+        10,
+        4,
+    )
+    .or_fail("fallocate(ZERO_RANGE) of pages 10..14")?;
+    let r = f.read_all(len)?;
+    check_numbered(&r, n, "pread after the zero range", |p| {
+        (!(10..14).contains(&p)).then_some(p)
+    })?;
+
+    device_numbered(env, &m, n)?;
+    falloc(libc::FALLOC_FL_COLLAPSE_RANGE, 16, 4)
+        .or_fail("fallocate(COLLAPSE_RANGE) of pages 16..20")?;
+    let r = f.read_all((n - 4) * page)?;
+    check_numbered(&r, n - 4, "pread after the collapse", |p| {
+        Some(if p < 16 { p } else { p + 4 })
+    })?;
+    drop(m);
+
+    // The file has n - 4 pages now: map them again, shift pages 8.. by 4.
+    let m = f.map_shared((n - 4) * page)?;
+    device_numbered(env, &m, n - 4)?;
+    falloc(libc::FALLOC_FL_INSERT_RANGE, 8, 4).or_fail("fallocate(INSERT_RANGE) at page 8")?;
+    let r = f.read_all(len)?;
+    check_numbered(&r, n, "pread after the insert", |p| match p {
+        0..8 => Some(p),
+        8..12 => None,
+        _ => Some(p - 4),
+    })
+}
+
+/// `file-fallocate`.
+pub fn file_fallocate() -> TestResult {
+    on_each(FsDir::all, fallocate_ops)
+}
+
+/// sendfile(2), splice(2) and copy_file_range(2) from a file whose pages
+/// are in VRAM carry what the device wrote.
+fn splice_ops(env: &Env, dir: &FsDir) -> TestResult {
+    let page = env.page;
+    let n = PAGES;
+    let len = n * page;
+    let f = TestFile::new(dir, "splice", len)?;
+    let m = f.map_shared(len)?;
+    m.fill(1);
+
+    // sendfile to another file.
+    device_numbered(env, &m, n)?;
+    let out = TestFile::new(dir, "splice-out", 0)?;
+    let mut off: libc::off_t = 0;
+    let mut done = 0;
+    while done < len {
+        // SAFETY: Both descriptors are open; `off` is a valid offset.
+        let r =
+            errno_of(
+                unsafe { libc::sendfile(out.fd(), f.fd(), &mut off, (len - done) as usize) }
+                    as libc::c_long,
+            )
+            .or_fail("sendfile")?;
+        crate::check!(r > 0, "sendfile copied 0 bytes at {done:#x} of {len:#x}");
+        // CAST: r > 0.
+        done += r as u64;
+    }
+    check_numbered(
+        &*out.read_all(len)?,
+        n,
+        "the file that sendfile wrote",
+        Some,
+    )?;
+
+    // splice into a pipe, 4 pages.
+    device_numbered(env, &m, n)?;
+    let mut fds = [0; 2];
+    // SAFETY: `fds` has room for the two descriptors.
+    errno_of(unsafe { libc::pipe(fds.as_mut_ptr()) }.into()).or_fail("pipe")?;
+    // SAFETY: The descriptors were just made and are closed once, here.
+    let pipe = unsafe { [File::from_raw_fd(fds[0]), File::from_raw_fd(fds[1])] };
+    let mut off: libc::loff_t = 0;
+    // SAFETY: The descriptors are open; `off` is a valid offset.
+    let r = errno_of(unsafe {
+        libc::splice(
+            f.fd(),
+            &mut off,
+            pipe[1].as_raw_fd(),
+            std::ptr::null_mut(),
+            (4 * page) as usize,
+            0,
+        )
+    } as libc::c_long)
+    .or_fail("splice of 4 pages to a pipe")?;
+    crate::check!(
+        r as u64 == 4 * page,
+        "splice moved {r:#x} bytes, expected {:#x}",
+        4 * page
+    );
+    let out = TestFile::new(dir, "splice-pipe-out", 0)?;
+    let mut out_off: libc::loff_t = 0;
+    // SAFETY: As above.
+    let r = errno_of(unsafe {
+        libc::splice(
+            pipe[0].as_raw_fd(),
+            std::ptr::null_mut(),
+            out.fd(),
+            &mut out_off,
+            (4 * page) as usize,
+            0,
+        )
+    } as libc::c_long)
+    .or_fail("splice of the pipe to a file")?;
+    crate::check!(
+        r as u64 == 4 * page,
+        "splice out of the pipe moved {r:#x} bytes, expected {:#x}",
+        4 * page
+    );
+    check_numbered(
+        &*out.read_all(4 * page)?,
+        4,
+        "what splice put through the pipe",
+        Some,
+    )?;
+
+    // copy_file_range to another file.
+    device_numbered(env, &m, n)?;
+    let out = TestFile::new(dir, "copy-out", 0)?;
+    let (mut src_off, mut dst_off): (libc::loff_t, libc::loff_t) = (0, 0);
+    let mut done = 0;
+    while done < len {
+        // SAFETY: Both descriptors are open; the offsets are valid.
+        let r = errno_of(unsafe {
+            libc::copy_file_range(
+                f.fd(),
+                &mut src_off,
+                out.fd(),
+                &mut dst_off,
+                (len - done) as usize,
+                0,
+            )
+        } as libc::c_long)
+        .or_fail("copy_file_range")?;
+        crate::check!(
+            r > 0,
+            "copy_file_range copied 0 bytes at {done:#x} of {len:#x}"
+        );
+        done += r as u64;
+    }
+    check_numbered(
+        &*out.read_all(len)?,
+        n,
+        "the file that copy_file_range wrote",
+        Some,
+    )
+}
+
+/// `file-splice`.
+pub fn file_splice() -> TestResult {
+    on_each(FsDir::all, splice_ops)
+}
+
+/// `FIFREEZE` and `FITHAW` (linux/fs.h: `_IOWR('X', 119, int)`, `_IOWR('X', 120, int)`).
+const FIFREEZE: libc::c_ulong = 0xc004_5877;
+const FITHAW: libc::c_ulong = 0xc004_5878;
+
+/// A frozen file system, thawed on drop, so that a failed check never
+/// leaves the test VM's disk frozen.
+struct Frozen(File);
+
+impl Frozen {
+    fn new(dir: &Path) -> TestResult<Self> {
+        let d = File::open(dir).or_fail_with(|| format!("open {}", dir.display()))?;
+        // SAFETY: FIFREEZE takes an int argument that it ignores.
+        errno_of(unsafe { libc::ioctl(d.as_raw_fd(), FIFREEZE, 0) }.into())
+            .or_fail_with(|| format!("FIFREEZE of {}", dir.display()))?;
+        Ok(Self(d))
+    }
+}
+
+impl Drop for Frozen {
+    fn drop(&mut self) {
+        // SAFETY: As for FIFREEZE.
+        unsafe { libc::ioctl(self.0.as_raw_fd(), FITHAW, 0) };
+    }
+}
+
+/// fsfreeze of a disk file system while the device has written pages of a
+/// file in VRAM: the freeze writes them (home first), reads and device
+/// reads work while frozen, and the device writes again after the thaw.
+fn freeze(env: &Env, dir: &FsDir) -> TestResult {
+    let page = env.page;
+    let n = PAGES;
+    let len = n * page;
+    let f = TestFile::new(dir, "freeze", len)?;
+    let m = f.map_shared(len)?;
+    m.fill(1);
+    device_numbered(env, &m, n)?;
+    {
+        let _frozen = Frozen::new(&dir.path)?;
+        // Frozen: the data the device wrote is on the disk.
+        check_numbered(&*f.read_direct(len)?, n, "O_DIRECT read while frozen", Some)?;
+        check_numbered(&*f.read_all(len)?, n, "pread while frozen", Some)?;
+        let shadow = Mapping::anon(len).or_fail("mmap of the shadow buffer")?;
+        env.copy("device read while frozen", &shadow, 0, m.addr(), len)?;
+        check_numbered(&shadow, n, "device read while frozen", Some)?;
+    }
+    env.to_vram("migration after the thaw", m.range(), n)?;
+    env.fill("device write after the thaw", &m, 0, len, FILL_B)?;
+    f.fsync()?;
+    f.read_direct(len)?
+        .verify_u32("O_DIRECT read after the thaw", 0, len, FILL_B)
+}
+
+/// `file-fsfreeze`.
+pub fn file_fsfreeze() -> TestResult {
+    on_each(FsDir::disks, freeze)
+}
+
+/// A bind mount of `dir` at a new directory, remounted read-only;
+/// unmounted and removed on drop.
+struct ReadOnlyBind(PathBuf);
+
+impl ReadOnlyBind {
+    fn new(dir: &Path) -> TestResult<Self> {
+        let at = std::env::temp_dir().join(format!("nova-svm-igt-robind-{}", std::process::id()));
+        std::fs::create_dir(&at).or_fail_with(|| format!("mkdir {}", at.display()))?;
+        let b = Self(at);
+        let src = c_path(dir).or_fail("bind source path")?;
+        let dst = c_path(&b.0).or_fail("bind target path")?;
+        // SAFETY: NUL-terminated paths, no file system type or data.
+        let r = unsafe {
+            libc::mount(
+                src.as_ptr(),
+                dst.as_ptr(),
+                std::ptr::null(),
+                libc::MS_BIND,
+                std::ptr::null(),
+            )
+        };
+        if r != 0 {
+            return Err(skip(format!(
+                "bind mount of {}: {}",
+                dir.display(),
+                describe(&io::Error::last_os_error())
+            )));
+        }
+        let flags = libc::MS_REMOUNT | libc::MS_BIND | libc::MS_RDONLY;
+        // SAFETY: As above.
+        let r = unsafe {
+            libc::mount(
+                std::ptr::null(),
+                dst.as_ptr(),
+                std::ptr::null(),
+                flags,
+                std::ptr::null(),
+            )
+        };
+        errno_of(r.into()).or_fail("remount of the bind mount read-only")?;
+        Ok(b)
+    }
+}
+
+impl Drop for ReadOnlyBind {
+    fn drop(&mut self) {
+        if let Ok(c) = c_path(&self.0) {
+            // SAFETY: A NUL-terminated path of a mount this process made.
+            unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) };
+        }
+        let _ = std::fs::remove_dir(&self.0);
+    }
+}
+
+/// A file opened through a read-only bind mount and mapped read-only moves
+/// to VRAM read-only: the device reads it, a device write fails with
+/// EFAULT and changes nothing.
+fn readonly_bind(env: &Env, dir: &FsDir) -> TestResult {
+    let page = env.page;
+    let len = PAGES * page;
+    let f = written_file(dir, "robind", PAGES, 8)?;
+    let ro = ReadOnlyBind::new(&dir.path)?;
+    let Some(name) = f.path.file_name() else {
+        return Err(fail(format!("{} has no file name", f.path.display())));
+    };
+    let path = ro.0.join(name);
+    let rf = File::open(&path).or_fail_with(|| format!("open {}", path.display()))?;
+    let m = Mapping::with_fd(len, libc::PROT_READ, libc::MAP_SHARED, rf.as_raw_fd(), 0)
+        .or_fail("mmap(PROT_READ, MAP_SHARED) through the read-only bind mount")?;
+    env.to_vram("migration of a read-only mapping", m.range(), PAGES)?;
+    let shadow = Mapping::anon(len).or_fail("mmap of the shadow buffer")?;
+    env.copy("device read", &shadow, 0, m.addr(), len)?;
+    shadow.verify("device read through the read-only mount", 8)?;
+    let mut arg = DeviceCopy::fill(m.addr(), page, FILL_A);
+    // SAFETY: The destination is read-only: the kernel must not write it.
+    let r = unsafe { env.dev.ioctl_unchecked(&mut arg) };
+    crate::check::expect_errno("DEVICE_COPY FILL of a read-only mapping", r, libc::EFAULT)?;
+    m.verify("CPU read after the refused device write", 8)?;
+    f.read_all(len)?
+        .verify("pread after the refused device write", 8)
+}
+
+/// `file-readonly-bind-mount`.
+pub fn file_readonly_bind_mount() -> TestResult {
+    on_each(FsDir::disks, readonly_bind)
 }
