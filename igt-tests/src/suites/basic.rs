@@ -250,6 +250,11 @@ pub const SUBTESTS: &[Subtest] = &[
         run: file::file_readonly_bind_mount,
     },
     Subtest {
+        name: "file-migrate-vs-writeback",
+        description: "migrations and device writes while another thread writes the file back",
+        run: file::file_migrate_vs_writeback,
+    },
+    Subtest {
         name: "file-read-write-syscalls",
         description: "pread sees VRAM pages' data; pwrite over them reaches the device",
         run: file::file_read_write_syscalls,

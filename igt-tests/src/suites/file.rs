@@ -1754,3 +1754,87 @@ fn readonly_bind(env: &Env, dir: &FsDir) -> TestResult {
 pub fn file_readonly_bind_mount() -> TestResult {
     on_each(FsDir::disks, readonly_bind)
 }
+
+/// Rounds of [`migrate_vs_writeback`].
+const WRITEBACK_ROUNDS: u64 = 100;
+
+/// Migrations and device writes of a file while another thread writes it
+/// back all the time (sync_file_range, fdatasync): every round's CPU and
+/// device data reads back, and the last round's reaches the disk.
+fn migrate_vs_writeback(env: &Env, dir: &FsDir) -> TestResult {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    let page = env.page;
+    let len = PAGES * page;
+    let half = len / 2;
+    let f = TestFile::new(dir, "vs-writeback", len)?;
+    let m = f.map_shared(len)?;
+    let fd = f.fd();
+    let stop = AtomicBool::new(false);
+    let syncs = AtomicU64::new(0);
+    // CAST: r <= WRITEBACK_ROUNDS.
+    let value = |r: u64| 0xf000_0000 | r as u32;
+    let mut moved = 0;
+    let r = std::thread::scope(|s| {
+        let writer = s.spawn(|| -> io::Result<()> {
+            while !stop.load(Ordering::Relaxed) {
+                let n = syncs.fetch_add(1, Ordering::Relaxed);
+                // SAFETY: Syncing an open descriptor has no memory effects.
+                let r = unsafe {
+                    if n % 8 == 7 {
+                        libc::fdatasync(fd)
+                    } else {
+                        libc::sync_file_range(fd, 0, 0, libc::SYNC_FILE_RANGE_WRITE)
+                    }
+                };
+                errno_of(r.into())?;
+            }
+            Ok(())
+        });
+        let rounds = (|| -> TestResult {
+            for r in 1..=WRITEBACK_ROUNDS {
+                m.fill(r);
+                moved += env.migrate("migration", m.range(), BindTarget::GpuVram)?;
+                env.fill("device write", &m, 0, half, value(r))?;
+                m.verify_u32("CPU read of the device's write", 0, half, value(r))?;
+                m.verify_range("CPU read of its own write", half, half, r)?;
+            }
+            Ok(())
+        })();
+        stop.store(true, Ordering::Relaxed);
+        let w = writer.join();
+        rounds?;
+        match w {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(fail(format!("the writeback thread: {}", describe(&e)))),
+            Err(_) => Err(fail("the writeback thread panicked".to_string())),
+        }
+    });
+    r?;
+    println!(
+        "{WRITEBACK_ROUNDS} rounds, {moved} pages moved, {} syncs",
+        syncs.load(Ordering::Relaxed)
+    );
+    crate::check!(
+        moved > 0,
+        "pages moved over all rounds: expected some, got 0"
+    );
+    f.fsync()?;
+    let d = f.read_direct(len)?;
+    d.verify_u32(
+        "O_DIRECT read of the last device write",
+        0,
+        half,
+        value(WRITEBACK_ROUNDS),
+    )?;
+    d.verify_range(
+        "O_DIRECT read of the last CPU write",
+        half,
+        half,
+        WRITEBACK_ROUNDS,
+    )
+}
+
+/// `file-migrate-vs-writeback`.
+pub fn file_migrate_vs_writeback() -> TestResult {
+    on_each(FsDir::disks, migrate_vs_writeback)
+}
