@@ -1252,9 +1252,11 @@ pub fn file_untouched() -> TestResult {
 /// Pages of the file in [`large_device_write`].
 const LARGE_PAGES: u64 = 1024;
 
-/// A 1024-page file written through its mapping moves to VRAM (as far as
-/// its folios allow), and the device then writes all of it: the write
-/// succeeds, the CPU and pread see it, and it reaches the disk.
+/// A 1024-page file written through its mapping (faults over a hole: ext4
+/// and xfs read ahead in large folios) moves to VRAM, all of it in the runs
+/// seen (a folio under writeback would stay), and the device then writes
+/// all of it: the write succeeds, the CPU and pread see it, and it reaches
+/// the disk.
 fn large_device_write(env: &Env, dir: &FsDir) -> TestResult {
     let page = env.page;
     let len = LARGE_PAGES * page;
