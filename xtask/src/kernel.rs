@@ -35,7 +35,8 @@ impl Flavor {
         }
     }
 
-    fn fragments(self) -> Vec<PathBuf> {
+    /// The config fragments merged onto `tinyconfig`, in order.
+    pub fn fragments(self) -> Vec<PathBuf> {
         let dir = repo_root().join("xtask/kconfig");
         match self {
             Flavor::Normal => vec![dir.join("base.config")],
@@ -76,7 +77,7 @@ impl Paths {
     }
 }
 
-fn git(tree: &Path) -> Command {
+pub fn git(tree: &Path) -> Command {
     let mut c = Command::new("git");
     c.current_dir(tree)
         .env("GIT_AUTHOR_NAME", "nova-svm developers")
@@ -86,7 +87,7 @@ fn git(tree: &Path) -> Command {
     c
 }
 
-fn git_out(tree: &Path, args: &[&str]) -> Result<String> {
+pub fn git_out(tree: &Path, args: &[&str]) -> Result<String> {
     output(git(tree).args(args)).map(|s| s.trim().to_string())
 }
 
@@ -354,6 +355,23 @@ fn overlay_manifest(p: &Paths) -> PathBuf {
 /// whose content differs are written, so make rebuilds only what changed;
 /// files dropped from the repository since the last overlay are removed.
 fn overlay(p: &Paths) -> Result<usize> {
+    let (written, listed) = overlay_into(&p.tree, &overlay_manifest(p))?;
+    // Overlaid files are not part of the series: keep them out of `git add`.
+    let mut exclude =
+        String::from("# written by cargo xtask: overlaid from the nova-svm repository\n");
+    for l in &listed {
+        exclude.push('/');
+        exclude.push_str(l);
+        exclude.push('\n');
+    }
+    fs::write(p.tree.join(".git/info/exclude"), exclude)?;
+    Ok(written)
+}
+
+/// The overlay of [`overlay`] into any kernel tree, with the list of what
+/// it wrote last time in `manifest`. Returns the number of files written
+/// and the overlaid paths, relative to `tree`.
+pub fn overlay_into(tree: &Path, manifest: &Path) -> Result<(usize, Vec<String>)> {
     let root = repo_root();
     let mut files = Vec::new();
     for (src, dst) in [("drivers", "drivers"), ("uapi/include", "include")] {
@@ -367,7 +385,7 @@ fn overlay(p: &Paths) -> Result<usize> {
     let mut written = 0;
     let mut listed = Vec::new();
     for (src, rel) in &files {
-        let dst = p.tree.join(rel);
+        let dst = tree.join(rel);
         let data = fs::read(src)?;
         if fs::read(&dst).ok().as_deref() != Some(&data[..]) {
             if let Some(d) = dst.parent() {
@@ -378,22 +396,13 @@ fn overlay(p: &Paths) -> Result<usize> {
         }
         listed.push(rel.display().to_string());
     }
-    let old = fs::read_to_string(overlay_manifest(p)).unwrap_or_default();
+    let old = fs::read_to_string(manifest).unwrap_or_default();
     for stale in old.lines().filter(|l| !listed.iter().any(|n| n == l)) {
-        let _ = fs::remove_file(p.tree.join(stale));
+        let _ = fs::remove_file(tree.join(stale));
     }
     listed.sort();
-    fs::write(overlay_manifest(p), listed.join("\n"))?;
-    // Overlaid files are not part of the series: keep them out of `git add`.
-    let mut exclude =
-        String::from("# written by cargo xtask: overlaid from the nova-svm repository\n");
-    for l in &listed {
-        exclude.push('/');
-        exclude.push_str(l);
-        exclude.push('\n');
-    }
-    fs::write(p.tree.join(".git/info/exclude"), exclude)?;
-    Ok(written)
+    fs::write(manifest, listed.join("\n"))?;
+    Ok((written, listed))
 }
 
 /// Prepares the work tree: unpack, series, overlay.
@@ -526,7 +535,7 @@ pub fn build(flavor: Flavor, reset: bool) -> Result<Paths> {
 }
 
 /// Builds the upstream `hmm-tests` statically against this tree's headers.
-fn build_selftests(p: &Paths) -> Result<()> {
+pub fn build_selftests(p: &Paths) -> Result<()> {
     let mm = p.tree.join("tools/testing/selftests/mm");
     let log = p.logs.join("selftests.log");
     run_logged(

@@ -1,5 +1,6 @@
 //! nova-svm developer tasks. `cargo xtask help` lists them.
 
+mod bisect;
 mod cpio;
 mod hmmbench;
 mod igt;
@@ -27,6 +28,10 @@ cargo xtask <command>
                           unpack v7.3.4, apply mm-patches/, overlay drivers/ and
                           uapi/, configure and build (incremental)
   patches export          write the work tree's commits back to mm-patches/
+  bisect-check [--from N] [SUITE...]
+                          build and boot every patch of the series in turn
+                          (own worktree and build; KUnit in each boot, and
+                          the suites named); names the first that fails
   vm [--debug] [--timeout SECS] [SUITE...]
                           boot the VM and run suites (default: all but the
                           `bench` and `demo` suites, which run when named)
@@ -63,6 +68,7 @@ struct Opts {
     reset: bool,
     no_debug: bool,
     timeout: Option<Duration>,
+    from: Option<usize>,
     rest: Vec<String>,
 }
 
@@ -72,6 +78,7 @@ fn opts(args: &[String]) -> Result<Opts> {
         reset: false,
         no_debug: false,
         timeout: None,
+        from: None,
         rest: Vec::new(),
     };
     let mut it = args.iter();
@@ -88,6 +95,15 @@ fn opts(args: &[String]) -> Result<Opts> {
                     util::Error(format!("--timeout: `{v}` is not a number of seconds"))
                 })?;
                 o.timeout = Some(Duration::from_secs(s));
+            }
+            "--from" => {
+                let v = it
+                    .next()
+                    .ok_or_else(|| util::Error("--from needs a patch number".into()))?;
+                let n: usize = v
+                    .parse()
+                    .map_err(|_| util::Error(format!("--from: `{v}` is not a patch number")))?;
+                o.from = Some(n);
             }
             f if f.starts_with("--") => bail!("unknown option {f}\n\n{HELP}"),
             _ => o.rest.push(a.clone()),
@@ -127,6 +143,7 @@ fn dispatch(args: &[String]) -> Result<bool> {
             }
             _ => bail!("usage: cargo xtask patches export"),
         },
+        "bisect-check" => bisect::bisect_check(o.from.unwrap_or(1), &o.rest),
         "vm" => {
             let run = vm::vm(flavor(&o), &o.rest, o.timeout)?;
             Ok(run.ok())

@@ -169,7 +169,10 @@ pub fn parse(text: &str) -> Report {
         }
         let Some(r) = parse_result(line) else {
             let body = line.trim_start();
-            if let Some(d) = body.strip_prefix("# ").or_else(|| (body == "#").then_some("")) {
+            if let Some(d) = body
+                .strip_prefix("# ")
+                .or_else(|| (body == "#").then_some(""))
+            {
                 if diag.len() == DIAG_LINES {
                     diag.pop_front();
                 }

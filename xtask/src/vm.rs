@@ -465,6 +465,19 @@ pub fn boot(
     extra: &[(String, PathBuf)],
 ) -> Result<Run> {
     let dir = util::cache_dir().join("vm").join(flavor.name());
+    boot_in(&dir, p, flavor, suites, timeout, extra)
+}
+
+/// [`boot`], with the initramfs, disk images and logs in `dir`.
+pub fn boot_in(
+    dir: &Path,
+    p: &Paths,
+    flavor: Flavor,
+    suites: &[String],
+    timeout: Duration,
+    extra: &[(String, PathBuf)],
+) -> Result<Run> {
+    let dir = dir.to_path_buf();
     fs::create_dir_all(&dir)?;
     let initrd = dir.join("initramfs.cpio");
     initramfs(p, extra, &initrd)?;
