@@ -169,7 +169,7 @@ fn worktree(main: &Path, dir: &Path) -> Result<PathBuf> {
         fs::create_dir_all(dir)?;
         step(&format!("making the bisect worktree {}", wt.display()));
         run(kernel::git(main)
-            .args(["worktree", "add", "--force", "--detach"])
+            .args(["worktree", "add", "-q", "--force", "--detach"])
             .arg(&wt)
             .arg(BASE))?;
     }
