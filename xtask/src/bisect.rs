@@ -63,7 +63,7 @@ fn patches(tree: &Path) -> Result<Vec<Patch>> {
         .collect())
 }
 
-/// The settings of the configuration at commit `i` of `n`: the normal
+/// The settings of a commit's configuration (`last`: the whole series): the normal
 /// fragments, and the driver off before the last commit.
 fn settings(last: bool) -> Result<Vec<Setting>> {
     let mut out = Vec::new();
