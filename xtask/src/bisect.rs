@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use crate::bail;
 use crate::kconfig::{self, Setting};
 use crate::kernel::{self, Flavor, Paths, BASE};
-use crate::util::{self, cache_dir, fmt_dur, note, run, run_logged, step, Context, Result};
+use crate::util::{self, cache_dir, fmt_dur, note, run, step, Context, Result};
 use crate::vm;
 
 /// The driver's Kconfig symbol, off before the last commit.
@@ -97,30 +97,14 @@ fn touches_kconfig(tree: &Path, commit: &str) -> Result<bool> {
 
 fn configure(p: &Paths, last: bool) -> Result<()> {
     let fragments = settings(last)?;
-    let target = |t: &str| -> Result<()> {
-        run_logged(
-            kernel::make(&p.tree, &p.build)?.arg(t),
-            &p.logs.join(format!("config-{t}.log")),
-            &format!("make {t}"),
-            Duration::from_secs(30),
-        )
-    };
-    fs::create_dir_all(&p.build)?;
-    target("tinyconfig")?;
-    let config = p.build.join(".config");
-    let merged = kconfig::merge(&fs::read_to_string(&config)?, &fragments)?;
-    fs::write(&config, merged)?;
-    target("olddefconfig")?;
+    let missing = kernel::make_config(p, &fragments, "bisect")?;
     // Options that later patches add cannot stick earlier; on the whole
     // series every one must.
-    if last {
-        let missing = kconfig::verify(&fs::read_to_string(&config)?, &fragments)?;
-        if !missing.is_empty() {
-            bail!(
-                "the configuration of the whole series lost options:\n  {}",
-                missing.join("\n  ")
-            );
-        }
+    if last && !missing.is_empty() {
+        bail!(
+            "the configuration of the whole series lost options:\n  {}",
+            missing.join("\n  ")
+        );
     }
     Ok(())
 }
@@ -128,35 +112,8 @@ fn configure(p: &Paths, last: bool) -> Result<()> {
 fn build(p: &Paths, patch: &Patch) -> Result<Duration> {
     let start = Instant::now();
     let log = p.logs.join(format!("build-{}.log", &patch.name[..4]));
-    if let Err(e) = run_logged(
-        kernel::make(&p.tree, &p.build)?
-            .arg(format!("-j{}", util::jobs()))
-            .args(["bzImage", "modules"]),
-        &log,
-        &format!("build of {}", patch.name),
-        Duration::from_secs(30),
-    ) {
-        bail!(
-            "patch {} does not build: {e}\n(build log: {})",
-            patch.name,
-            log.display()
-        );
-    }
-    let _ = fs::remove_dir_all(&p.stage);
-    fs::create_dir_all(p.tests())?;
-    run_logged(
-        kernel::make(&p.tree, &p.build)?
-            .arg("modules_install")
-            .arg(format!("INSTALL_MOD_PATH={}", p.modules().display()))
-            .arg("INSTALL_MOD_STRIP=1")
-            .arg("headers_install"),
-        &p.logs.join("install.log"),
-        "modules_install + headers_install",
-        Duration::from_secs(30),
-    )?;
-    fs::copy(p.build.join("arch/x86/boot/bzImage"), p.bzimage())?;
-    kernel::build_selftests(p)
-        .map_err(|e| util::Error(format!("patch {}: hmm-tests do not build: {e}", patch.name)))?;
+    kernel::make_and_stage(p, &format!("build of {}", patch.name), &log, "bisect")
+        .map_err(|e| util::Error(format!("patch {}: {e}", patch.name)))?;
     Ok(start.elapsed())
 }
 

@@ -417,6 +417,28 @@ pub fn prepare_tree(reset: bool) -> Result<Paths> {
     Ok(p)
 }
 
+/// Makes `p.build/.config`: `make tinyconfig`, `fragments` merged onto it,
+/// `make olddefconfig`. Returns the settings that did not stick. `label`
+/// names the logs (`config-<label>-<target>.log`).
+pub fn make_config(p: &Paths, fragments: &[kconfig::Setting], label: &str) -> Result<Vec<String>> {
+    fs::create_dir_all(&p.build)?;
+    let config = p.build.join(".config");
+    // One log per target: each run_logged call truncates its log.
+    let config_target = |target: &str| -> Result<()> {
+        run_logged(
+            make(&p.tree, &p.build)?.arg(target),
+            &p.logs.join(format!("config-{label}-{target}.log")),
+            &format!("make {target}"),
+            Duration::from_secs(30),
+        )
+    };
+    config_target("tinyconfig")?;
+    let merged = kconfig::merge(&fs::read_to_string(&config)?, fragments)?;
+    fs::write(&config, merged)?;
+    config_target("olddefconfig")?;
+    kconfig::verify(&fs::read_to_string(&config)?, fragments)
+}
+
 fn configure(p: &Paths, flavor: Flavor) -> Result<()> {
     let mut h = Fnv::default();
     let mut fragments = Vec::new();
@@ -441,22 +463,7 @@ fn configure(p: &Paths, flavor: Flavor) -> Result<()> {
         "configuring the {} kernel (tinyconfig + fragments)",
         flavor.name()
     ));
-    fs::create_dir_all(&p.build)?;
-    // One log per target: each run_logged call truncates its log.
-    let config_target = |target: &str| -> Result<()> {
-        run_logged(
-            make(&p.tree, &p.build)?.arg(target),
-            &p.logs
-                .join(format!("config-{}-{target}.log", flavor.name())),
-            &format!("make {target}"),
-            Duration::from_secs(30),
-        )
-    };
-    config_target("tinyconfig")?;
-    let merged = kconfig::merge(&fs::read_to_string(&config)?, &fragments)?;
-    fs::write(&config, merged)?;
-    config_target("olddefconfig")?;
-    let missing = kconfig::verify(&fs::read_to_string(&config)?, &fragments)?;
+    let missing = make_config(p, &fragments, flavor.name())?;
     if !missing.is_empty() {
         bail!(
             "the {} configuration lost options from the fragments (unmet dependencies?):\n  {}\n  \
@@ -488,6 +495,35 @@ fn fingerprint(p: &Paths) -> Result<String> {
     Ok(h.hex())
 }
 
+/// Builds bzImage and the modules (log in `log`, progress as `label`),
+/// then stages them in `p.stage` with the uapi headers and hmm-tests.
+/// `name` names the install log (`install-<name>.log`).
+pub fn make_and_stage(p: &Paths, label: &str, log: &Path, name: &str) -> Result<()> {
+    run_logged(
+        make(&p.tree, &p.build)?
+            .arg(format!("-j{}", util::jobs()))
+            .args(["bzImage", "modules"]),
+        log,
+        label,
+        Duration::from_secs(20),
+    )
+    .map_err(|e| util::Error(format!("{e}\n(build log: {})", log.display())))?;
+    let _ = fs::remove_dir_all(&p.stage);
+    fs::create_dir_all(p.tests())?;
+    run_logged(
+        make(&p.tree, &p.build)?
+            .arg("modules_install")
+            .arg(format!("INSTALL_MOD_PATH={}", p.modules().display()))
+            .arg("INSTALL_MOD_STRIP=1")
+            .arg("headers_install"),
+        &p.logs.join(format!("install-{name}.log")),
+        "modules_install + headers_install",
+        Duration::from_secs(20),
+    )?;
+    fs::copy(p.build.join("arch/x86/boot/bzImage"), p.bzimage())?;
+    build_selftests(p)
+}
+
 /// Builds the kernel, modules and test binaries of one flavour.
 pub fn build(flavor: Flavor, reset: bool) -> Result<Paths> {
     setup::setup()?;
@@ -507,35 +543,18 @@ pub fn build(flavor: Flavor, reset: bool) -> Result<Paths> {
         util::jobs()
     ));
     let log = p.logs.join(format!("build-{}.log", flavor.name()));
-    run_logged(
-        make(&p.tree, &p.build)?
-            .arg(format!("-j{}", util::jobs()))
-            .args(["bzImage", "modules"]),
-        &log,
+    make_and_stage(
+        &p,
         &format!("kernel build ({})", flavor.name()),
-        Duration::from_secs(20),
-    )
-    .map_err(|e| util::Error(format!("{e}\n(build log: {})", log.display())))?;
-    let _ = fs::remove_dir_all(&p.stage);
-    fs::create_dir_all(p.tests())?;
-    run_logged(
-        make(&p.tree, &p.build)?
-            .arg("modules_install")
-            .arg(format!("INSTALL_MOD_PATH={}", p.modules().display()))
-            .arg("INSTALL_MOD_STRIP=1")
-            .arg("headers_install"),
-        &p.logs.join(format!("install-{}.log", flavor.name())),
-        "modules_install + headers_install",
-        Duration::from_secs(20),
+        &log,
+        flavor.name(),
     )?;
-    fs::copy(p.build.join("arch/x86/boot/bzImage"), p.bzimage())?;
-    build_selftests(&p)?;
     write_stamp(&stamp, &fp)?;
     Ok(p)
 }
 
 /// Builds the upstream `hmm-tests` statically against this tree's headers.
-pub fn build_selftests(p: &Paths) -> Result<()> {
+fn build_selftests(p: &Paths) -> Result<()> {
     let mm = p.tree.join("tools/testing/selftests/mm");
     let log = p.logs.join("selftests.log");
     run_logged(

@@ -477,8 +477,7 @@ pub fn boot_in(
     timeout: Duration,
     extra: &[(String, PathBuf)],
 ) -> Result<Run> {
-    let dir = dir.to_path_buf();
-    fs::create_dir_all(&dir)?;
+    fs::create_dir_all(dir)?;
     let initrd = dir.join("initramfs.cpio");
     initramfs(p, extra, &initrd)?;
     let console = dir.join("console.log");
