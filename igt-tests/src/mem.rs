@@ -332,6 +332,34 @@ impl Mapping {
         Ok(Self::owning(addr, len))
     }
 
+    /// A mapping like [`Mapping::with_fd`] whose first `below` bytes (a
+    /// multiple of the page size, less than `len`) lie under a 2 MiB
+    /// boundary, so that two page tables hold its entries.
+    pub fn with_fd_across_pmd(
+        len: u64,
+        below: u64,
+        prot: i32,
+        flags: i32,
+        fd: i32,
+        offset: i64,
+    ) -> io::Result<Self> {
+        const PMD_SIZE: u64 = 2 << 20;
+        let len = round_up(len, page_size());
+        let span = len + 2 * PMD_SIZE;
+        let reserve = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE;
+        let base = mmap_raw(0, span, libc::PROT_NONE, reserve, -1, 0)?;
+        let start = round_up(base + below, PMD_SIZE) - below;
+        // The new mapping replaces part of the reservation; the rest of
+        // it goes, whether the mmap worked or not.
+        let got = mmap_raw(start, len, prot, flags | libc::MAP_FIXED, fd, offset);
+        let end = if got.is_ok() { start + len } else { start };
+        if start > base {
+            munmap_raw(base, start - base)?;
+        }
+        munmap_raw(end, base + span - end)?;
+        Ok(Self::owning(got?, len))
+    }
+
     fn owning(addr: u64, len: u64) -> Self {
         Self {
             region: Region { addr, len },

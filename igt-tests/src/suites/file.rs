@@ -321,6 +321,25 @@ impl TestFile {
         .or_fail_with(|| format!("mmap(MAP_SHARED) of {}", self.path.display()))
     }
 
+    /// A `MAP_SHARED` read-write mapping of `len` bytes at offset 0 whose
+    /// first `below` bytes lie under a 2 MiB boundary.
+    pub fn map_shared_across_pmd(&self, len: u64, below: u64) -> TestResult<Mapping> {
+        Mapping::with_fd_across_pmd(
+            len,
+            below,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED,
+            self.fd(),
+            0,
+        )
+        .or_fail_with(|| {
+            format!(
+                "mmap(MAP_SHARED) of {} across a 2 MiB boundary",
+                self.path.display()
+            )
+        })
+    }
+
     /// A `MAP_PRIVATE` read-write mapping of `len` bytes at offset 0.
     pub fn map_private(&self, len: u64) -> TestResult<Mapping> {
         Mapping::with_fd(
@@ -1288,22 +1307,39 @@ pub fn file_device_write_large() -> TestResult {
 /// A file written by one write(2): ext4 and xfs cache it in large folios,
 /// which move once split, and which cannot split while they are dirty.
 /// SVM_BIND moves every page, dirty or clean, read through the mapping or
-/// untouched, and the device's write to them reaches the disk.
+/// untouched, and the device's write to them reaches the disk; also where
+/// the mapping begins a page or two under a 2 MiB boundary, so that a
+/// fault maps only the first pages of a folio.
 fn written_large(env: &Env, dir: &FsDir) -> TestResult {
     let page = env.page;
     let len = PAGES * page;
     let content = Mapping::anon(len).or_fail("mmap of the content buffer")?;
     // Dirty folios read through the mapping, dirty ones untouched, and
-    // clean ones (after fsync) read through the mapping.
-    for (touch, sync) in [(true, false), (false, false), (true, true)] {
-        println!("read through the mapping: {touch}, fsync first: {sync}");
+    // clean ones (after fsync) read through the mapping; the pages of the
+    // mapping under a 2 MiB boundary, where it crosses one.
+    let cases = [
+        (true, false, None),
+        (false, false, None),
+        (true, true, None),
+        (false, false, Some(1)),
+        (false, false, Some(2)),
+        (true, false, Some(1)),
+    ];
+    for (touch, sync, below) in cases {
+        println!(
+            "read through the mapping: {touch}, fsync first: {sync}, pages under a 2 MiB boundary: {}",
+            below.map_or("any".to_string(), |b: u64| b.to_string())
+        );
         let f = TestFile::new(dir, "written-large", 0)?;
         content.fill(7);
         f.write_from(&content, 0, len, 0)?;
         if sync {
             f.fsync()?;
         }
-        let m = f.map_shared(len)?;
+        let m = match below {
+            Some(b) => f.map_shared_across_pmd(len, b * page)?,
+            None => f.map_shared(len)?,
+        };
         if touch {
             m.verify("the file through the mapping", 7)?;
             match crate::mem::large_folio_pages(m.range()) {
