@@ -553,37 +553,47 @@ pub fn build(flavor: Flavor, reset: bool) -> Result<Paths> {
     Ok(p)
 }
 
-/// Builds the upstream `hmm-tests` statically against this tree's headers.
+/// The upstream mm selftests that the VM runs besides `hmm-tests`: the
+/// splits of anonymous, shmem and page cache THPs, and a split racing with
+/// faults. The series changes how migration splits and collects large
+/// folios, next to these paths.
+pub const MM_SELFTESTS: &[&str] = &["split_huge_page_test", "folio_split_race_test"];
+
+/// Builds the upstream `hmm-tests` and [`MM_SELFTESTS`] statically against
+/// this tree's headers.
 fn build_selftests(p: &Paths) -> Result<()> {
     let mm = p.tree.join("tools/testing/selftests/mm");
-    let log = p.logs.join("selftests.log");
-    run_logged(
-        Command::new("gcc")
-            .current_dir(&mm)
-            .args(["-static", "-O2", "-Wall", "-U_FORTIFY_SOURCE"])
-            .arg(format!("-I{}", p.tree.display()))
-            .arg(format!(
-                "-I{}",
-                p.tree.join("tools/testing/selftests").display()
-            ))
-            .arg("-isystem")
-            .arg(p.build.join("usr/include"))
-            .arg("-isystem")
-            .arg(p.tree.join("tools/include/uapi"))
-            .args([
-                "hmm-tests.c",
-                "vm_util.c",
-                "hugepage_settings.c",
-                "-lrt",
-                "-lpthread",
-                "-lm",
-            ])
-            .arg("-o")
-            .arg(p.tests().join("hmm-tests")),
-        &log,
-        "hmm-tests (gcc -static)",
-        Duration::from_secs(20),
-    )
+    for test in std::iter::once("hmm-tests").chain(MM_SELFTESTS.iter().copied()) {
+        let log = p.logs.join(format!("selftest-{test}.log"));
+        run_logged(
+            Command::new("gcc")
+                .current_dir(&mm)
+                .args(["-static", "-O2", "-Wall", "-U_FORTIFY_SOURCE"])
+                .arg(format!("-I{}", p.tree.display()))
+                .arg(format!(
+                    "-I{}",
+                    p.tree.join("tools/testing/selftests").display()
+                ))
+                .arg("-isystem")
+                .arg(p.build.join("usr/include"))
+                .arg("-isystem")
+                .arg(p.tree.join("tools/include/uapi"))
+                .arg(format!("{test}.c"))
+                .args([
+                    "vm_util.c",
+                    "hugepage_settings.c",
+                    "-lrt",
+                    "-lpthread",
+                    "-lm",
+                ])
+                .arg("-o")
+                .arg(p.tests().join(test)),
+            &log,
+            &format!("{test} (gcc -static)"),
+            Duration::from_secs(20),
+        )?;
+    }
+    Ok(())
 }
 
 /// `cargo xtask patches export`: the work tree's commits back into

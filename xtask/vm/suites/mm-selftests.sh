@@ -1,0 +1,30 @@
+#!/bin/sh
+# Upstream mm selftests of large folio splits: anonymous, shmem and page
+# cache THPs split through debugfs (on the xfs disk too, when it mounted),
+# and a split racing with faults. Each prints its own TAP plan; this
+# script gives one plan for both and numbers their results in turn.
+cd /tests || exit 1
+rc=0
+out=/tmp/mm-selftests.out
+: > "$out"
+for t in split_huge_page_test folio_split_race_test; do
+	if [ "$t" = split_huge_page_test ] && [ -n "$HMM_XFS_DIR" ]; then
+		set -- "$HMM_XFS_DIR"
+	else
+		set --
+	fi
+	echo "# $t $*"
+	./"$t" "$@" > /tmp/"$t".log 2>&1
+	r=$?
+	sed 's/^/# /' /tmp/"$t".log
+	grep -E '^(not )?ok [0-9]+ ' /tmp/"$t".log |
+		sed -E "s/^((not )?ok [0-9]+ )/\1$t: /" >> "$out"
+	if [ $r -ne 0 ]; then
+		rc=1
+		echo "not ok 0 $t: exit status $r" >> "$out"
+	fi
+done
+echo "TAP version 13"
+echo "1..$(wc -l < "$out")"
+awk '{ sub(/^(not )?ok [0-9]+ /, ($1 == "not" ? "not ok " : "ok ") NR " mm."); print }' "$out"
+exit $rc
