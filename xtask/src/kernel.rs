@@ -496,7 +496,8 @@ fn fingerprint(p: &Paths) -> Result<String> {
 }
 
 /// Builds bzImage and the modules (log in `log`, progress as `label`),
-/// then stages them in `p.stage` with the uapi headers and hmm-tests.
+/// then stages them in `p.stage` with the uapi headers, hmm-tests and
+/// the other mm selftests.
 /// `name` names the install log (`install-<name>.log`).
 pub fn make_and_stage(p: &Paths, label: &str, log: &Path, name: &str) -> Result<()> {
     run_logged(
@@ -557,7 +558,7 @@ pub fn build(flavor: Flavor, reset: bool) -> Result<Paths> {
 /// splits of anonymous, shmem and page cache THPs, and a split racing with
 /// faults. The series changes how migration splits and collects large
 /// folios, next to these paths.
-pub const MM_SELFTESTS: &[&str] = &["split_huge_page_test", "folio_split_race_test"];
+const MM_SELFTESTS: &[&str] = &["split_huge_page_test", "folio_split_race_test"];
 
 /// Builds the upstream `hmm-tests` and [`MM_SELFTESTS`] statically against
 /// this tree's headers.

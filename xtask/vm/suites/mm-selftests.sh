@@ -3,6 +3,8 @@
 # cache THPs split through debugfs (on the xfs disk too, when it mounted),
 # and a split racing with faults. Each prints its own TAP plan; this
 # script gives one plan for both and numbers their results in turn.
+# xtask builds them (MM_SELFTESTS in xtask/src/kernel.rs): keep the
+# two lists the same.
 cd /tests || exit 1
 rc=0
 out=/tmp/mm-selftests.out
