@@ -136,6 +136,7 @@ fn stats(d: &Diag, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     writeln!(f, "gpu_busy_ns {}", hw.busy_ns)?;
     writeln!(f, "gpu_faults {}", hw.faults)?;
     writeln!(f, "gpu_copy_bytes {}", hw.copy_bytes)?;
+    writeln!(f, "gpu_copy_ns {}", hw.copy_ns)?;
     for (name, ns) in crate::gpu::Phase::NAMES.iter().zip(d.gpu.phase_ns()) {
         writeln!(f, "migrate_{name}_ns {ns}")?;
     }

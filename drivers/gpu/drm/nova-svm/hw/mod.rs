@@ -198,6 +198,9 @@ pub(crate) struct Counters {
     pub(crate) faults: u64,
     /// Bytes the copy engine moved.
     pub(crate) copy_bytes: u64,
+    /// Nanoseconds of the busy time that the copy engine spent moving those bytes; the rest
+    /// went to fetching and decoding methods and resolving addresses.
+    pub(crate) copy_ns: u64,
 }
 
 /// A GPU.

@@ -144,6 +144,8 @@ struct SimCore {
     busy_ns: AtomicU64,
     /// Bytes moved.
     copy_bytes: AtomicU64,
+    /// Nanoseconds spent moving them.
+    copy_ns: AtomicU64,
 }
 
 /// The simulated GPU.
@@ -200,6 +202,7 @@ impl SimGpu {
                 faults: AtomicU64::new(0),
                 busy_ns: AtomicU64::new(0),
                 copy_bytes: AtomicU64::new(0),
+                copy_ns: AtomicU64::new(0),
             }),
             GFP_KERNEL,
         )?;
@@ -218,6 +221,7 @@ impl Backend for SimGpu {
             busy_ns: self.core.busy_ns.load(Ordering::Relaxed),
             faults: self.core.faults.load(Ordering::Relaxed),
             copy_bytes: self.core.copy_bytes.load(Ordering::Relaxed),
+            copy_ns: self.core.copy_ns.load(Ordering::Relaxed),
         }
     }
 
@@ -949,8 +953,12 @@ impl Memory for Bus<'_> {
             let (s, sn) = self.resolve(src, src_addr + done, left, Access::Read)?;
             let (d, dn) = self.resolve(dst, dst_addr + done, sn, Access::Write)?;
             let n = sn.min(dn);
+            let moving = Instant::<Monotonic>::now();
             // CAST: a piece is at most 2 MiB.
             self.copy_piece(&s, &d, n as usize)?;
+            // CAST: nanoseconds of one piece fit u64.
+            let ns = moving.elapsed().as_nanos() as u64;
+            self.core.copy_ns.fetch_add(ns, Ordering::Relaxed);
             self.core.copy_bytes.fetch_add(n, Ordering::Relaxed);
             done += n;
         }
