@@ -33,6 +33,7 @@ pub mod check;
 pub mod demo;
 pub mod dmirror;
 pub mod env;
+pub mod fuzz;
 pub mod igt;
 pub mod mem;
 pub mod mount;

@@ -1,7 +1,7 @@
 //! The IGT test binaries (`igt-tests/`) for the VM: built statically,
 //! because the initramfs has busybox and no C library, and packed under
 //! `igt/` for `xtask/vm/suites/igt.sh`. Two of them are tools with suites
-//! of their own ([`TOOLS`]): the benchmark and the demo.
+//! of their own ([`TOOLS`]): the benchmark, the demo and the fuzzer.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -18,10 +18,11 @@ pub const SUITE: &str = "igt";
 pub const TOOLS: &[(&str, &str)] = &[
     ("nova_svm_bench", crate::vm::BENCH),
     ("nova_svm_demo", crate::vm::DEMO),
+    ("nova_svm_fuzz", crate::vm::FUZZ),
 ];
 /// The suites that run binaries of the package, so that a boot with any of
 /// them builds and packs the binaries.
-pub const SUITES: &[&str] = &[SUITE, crate::vm::BENCH, crate::vm::DEMO];
+pub const SUITES: &[&str] = &[SUITE, crate::vm::BENCH, crate::vm::DEMO, crate::vm::FUZZ];
 /// The cargo package.
 const PACKAGE: &str = "nova-svm-igt";
 /// The target triple, given explicitly so that RUSTFLAGS apply to the
@@ -211,6 +212,7 @@ mod tests {
                 "nova_svm_bench",
                 "nova_svm_channel",
                 "nova_svm_demo",
+                "nova_svm_fuzz",
                 "nova_svm_module",
                 "nova_svm_negative"
             ]

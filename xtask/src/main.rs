@@ -47,6 +47,10 @@ cargo xtask <command>
   bench [--timeout SECS]  one boot of the normal kernel: migration throughput
                           to the device and back of nova-svm, test_hmm and
                           memcpy, for 4 KiB pages and 2 MiB folios, as a table
+  fuzz [--calls N] [--seed S] [--timeout SECS]
+                          one boot of the debug kernel: the seeded ioctl
+                          fuzzer, N calls (20,000 by default) from seed S
+                          (random by default; the run prints it)
 
 The cache (sources, work tree, builds, logs) is $NOVA_SVM_CACHE, by default
 ~/.cache/nova-svm.";
@@ -69,6 +73,8 @@ struct Opts {
     no_debug: bool,
     timeout: Option<Duration>,
     from: Option<usize>,
+    calls: Option<u64>,
+    seed: Option<String>,
     rest: Vec<String>,
 }
 
@@ -79,6 +85,8 @@ fn opts(args: &[String]) -> Result<Opts> {
         no_debug: false,
         timeout: None,
         from: None,
+        calls: None,
+        seed: None,
         rest: Vec::new(),
     };
     let mut it = args.iter();
@@ -104,6 +112,28 @@ fn opts(args: &[String]) -> Result<Opts> {
                     .parse()
                     .map_err(|_| util::Error(format!("--from: `{v}` is not a patch number")))?;
                 o.from = Some(n);
+            }
+            "--calls" => {
+                let v = it
+                    .next()
+                    .ok_or_else(|| util::Error("--calls needs a number".into()))?;
+                let n: u64 = v
+                    .parse()
+                    .map_err(|_| util::Error(format!("--calls: `{v}` is not a number")))?;
+                o.calls = Some(n);
+            }
+            "--seed" => {
+                let v = it
+                    .next()
+                    .ok_or_else(|| util::Error("--seed needs a number".into()))?;
+                let ok = match v.strip_prefix("0x") {
+                    Some(h) => u64::from_str_radix(h, 16).is_ok(),
+                    None => v.parse::<u64>().is_ok(),
+                };
+                if !ok {
+                    bail!("--seed: `{v}` is not a decimal or 0x hex number");
+                }
+                o.seed = Some(v.clone());
             }
             f if f.starts_with("--") => bail!("unknown option {f}\n\n{HELP}"),
             _ => o.rest.push(a.clone()),
@@ -155,6 +185,7 @@ fn dispatch(args: &[String]) -> Result<bool> {
         "test" => test(o.no_debug),
         "run" => demo(o.timeout),
         "bench" => bench(o.timeout),
+        "fuzz" => fuzz(o.calls, o.seed.as_deref(), o.timeout),
         "help" | "-h" | "--help" => {
             println!("{HELP}");
             Ok(true)
@@ -325,6 +356,27 @@ fn demo(timeout: Option<Duration>) -> Result<bool> {
     )
 }
 
+/// `cargo xtask fuzz`: one boot of the debug kernel running the fuzz suite
+/// with the call count and seed given (through the forwarded environment).
+fn fuzz(calls: Option<u64>, seed: Option<&str>, timeout: Option<Duration>) -> Result<bool> {
+    // The child environment of this process is what `vm::vm` forwards.
+    if let Some(n) = calls {
+        // SAFETY: xtask is single-threaded here; nothing reads the
+        // environment concurrently.
+        unsafe { std::env::set_var("NOVA_SVM_FUZZ_CALLS", n.to_string()) };
+    }
+    if let Some(s) = seed {
+        // SAFETY: as above.
+        unsafe { std::env::set_var("NOVA_SVM_FUZZ_SEED", s) };
+    }
+    // About 10 ms a call on the debug kernel under TCG, plus the boot.
+    let timeout = timeout.or_else(|| {
+        calls.map(|n| Duration::from_secs(600 + n / 50))
+    });
+    let run = vm::vm(Flavor::Debug, &[vm::FUZZ.to_string()], timeout)?;
+    Ok(report_run(&run))
+}
+
 /// `cargo xtask bench`: one boot, the migration benchmark and the C/Rust
 /// dmirror benchmark, their tables.
 fn bench(timeout: Option<Duration>) -> Result<bool> {
@@ -394,7 +446,7 @@ mod tests {
 
     #[test]
     fn commands_are_documented() {
-        for c in ["run", "bench", "test", "vm"] {
+        for c in ["run", "bench", "fuzz", "test", "vm"] {
             assert!(
                 HELP.lines().any(|l| l.trim_start().starts_with(c)),
                 "{c} is not in the help"

@@ -23,6 +23,9 @@ pub const KUNIT: &str = "kunit";
 pub const BENCH: &str = "bench";
 /// The suite of `cargo xtask run`.
 pub const DEMO: &str = "demo";
+/// The suite of the ioctl fuzzer: a slice in every run, `cargo xtask fuzz`
+/// for a long one.
+pub const FUZZ: &str = "fuzz";
 /// The suite of `cargo xtask bench` that runs hmm-tests' migration
 /// benchmark on C test_hmm and the Rust dmirror, alternating.
 pub const HMM_BENCH: &str = "hmm-bench";
@@ -249,6 +252,7 @@ pub const FORWARDED_ENV: &[&str] = &[
     "NOVA_SVM_IGT_ONLY",
     "NOVA_SVM_IGT_REPEAT",
     "NOVA_SVM_BENCH_ONLY",
+    "NOVA_SVM_FUZZ_",
     "HMM_SEED",
     "HMM_OPS",
     "NOVA_HMM_BENCH_ROUNDS",
