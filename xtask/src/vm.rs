@@ -245,7 +245,8 @@ impl QemuConfig<'_> {
 /// test's seed and knobs), so that a run can be repeated with
 /// `NOVA_SVM_SEED=<seed> cargo xtask vm igt`; hmm-tests' `HMM_SEED` and
 /// `HMM_OPS` (its random page cache test); `NOVA_HMM_BENCH_ROUNDS` (the
-/// rounds of `cargo xtask bench`'s C/Rust dmirror comparison).
+/// rounds of `cargo xtask bench`'s C/Rust dmirror comparison);
+/// `NOVA_SVM_FUZZ_CALLS` and `NOVA_SVM_FUZZ_SEED` (the fuzzer's).
 pub const FORWARDED_ENV: &[&str] = &[
     "NOVA_SVM_SEED",
     "NOVA_SVM_RANDOM_",
