@@ -344,10 +344,22 @@ impl Fuzz {
             10 => self.rng.next_u64(),
             11 => self.rng.next_u64() & !(p - 1) & ((1 << 47) - 1),
             _ => {
-                let s = &self.slots[self.rng.below(self.slots.len() as u64) as usize];
-                s.addr + self.rng.below(s.len / p) * p
+                let (addr, len) = self.random_slot();
+                addr + self.rng.below(len / p) * p
             }
         }
+    }
+
+    /// A chaos slot, drawn at random: its address and length.
+    fn random_slot(&mut self) -> (u64, u64) {
+        let s = &self.slots[self.rng.below(self.slots.len() as u64) as usize];
+        (s.addr, s.len)
+    }
+
+    /// The first address of a random run of `n` pages (at most the
+    /// mapping's) in the mapping at `addr` of `len` bytes.
+    fn run_in(&mut self, addr: u64, len: u64, n: u64) -> u64 {
+        addr + self.rng.below(len / self.page - n + 1) * self.page
     }
 
     /// A length from the boundary set.
@@ -371,10 +383,7 @@ impl Fuzz {
         let (addr, len) = match self.rng.below(4) {
             0 => (self.anon.addr(), self.anon.len()),
             1 => (self.fmap.addr(), self.fmap.len()),
-            _ => {
-                let s = &self.slots[self.rng.below(self.slots.len() as u64) as usize];
-                (s.addr, s.len)
-            }
+            _ => self.random_slot(),
         };
         let pages = len / p;
         let first = self.rng.below(pages);
@@ -582,9 +591,9 @@ impl Fuzz {
     /// the model of that range, read back by the CPU.
     fn copy_into_oracle(&mut self) -> TestResult {
         let p = self.page;
-        let s = &self.slots[self.rng.below(self.slots.len() as u64) as usize];
-        let n = self.rng.range(1, 8).min(s.len / p);
-        let src = s.addr + self.rng.below(s.len / p - n + 1) * p;
+        let (addr, len) = self.random_slot();
+        let n = self.rng.range(1, 8).min(len / p);
+        let src = self.run_in(addr, len, n);
         let dw = self.rng.below(2);
         let doff = self.rng.below(ORACLE_PAGES - n + 1) * p;
         let dst = self.oracle(dw).0.addr() + doff;
@@ -602,17 +611,17 @@ impl Fuzz {
     /// A copy between chaos slots, or out of the oracle into one.
     fn copy_chaos(&mut self) -> TestResult {
         let p = self.page;
-        let s = &self.slots[self.rng.below(self.slots.len() as u64) as usize];
-        let n = self.rng.range(1, 16).min(s.len / p);
-        let dst = s.addr + self.rng.below(s.len / p - n + 1) * p;
+        let (addr, len) = self.random_slot();
+        let n = self.rng.range(1, 16).min(len / p);
+        let dst = self.run_in(addr, len, n);
         let from_oracle = self.rng.chance(1, 2);
         let src = if from_oracle {
             let w = self.rng.below(2);
             self.oracle(w).0.addr() + self.rng.below(ORACLE_PAGES - n + 1) * p
         } else {
-            let t = &self.slots[self.rng.below(self.slots.len() as u64) as usize];
-            let k = n.min(t.len / p);
-            t.addr + self.rng.below(t.len / p - k + 1) * p
+            let (addr, len) = self.random_slot();
+            let k = n.min(len / p);
+            self.run_in(addr, len, k)
         };
         let fill = self.rng.chance(1, 4);
         let mut c = if fill {
