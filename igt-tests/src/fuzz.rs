@@ -23,9 +23,10 @@
 //!   child's address space must fail with `EPERM`.
 //!
 //! Meanwhile a chaos thread changes the chaos mappings: it maps them
-//! again, unmaps and protects parts, `madvise`s them (DONTNEED, PAGEOUT,
-//! COLD), truncates and punches holes in their files, writes them, forks
-//! children that write them, and migrates them itself.
+//! again, unmaps, moves (`mremap`, also with `MREMAP_DONTUNMAP`) and
+//! protects parts, `madvise`s them (DONTNEED, PAGEOUT, COLD), truncates,
+//! punches holes in, zeroes and allocates ranges of their files, writes
+//! them, forks children that write them, and migrates them itself.
 //!
 //! The zoo: the oracle (a private anonymous mapping and a `MAP_SHARED`
 //! tmpfs file, which only the main thread writes, with a [`Vec`] model of
@@ -68,6 +69,8 @@ pub const DEFAULT_CALLS: u64 = 20_000;
 pub const CALLS_ENV: &str = "NOVA_SVM_FUZZ_CALLS";
 /// The environment variable with the seed.
 pub const SEED_ENV: &str = "NOVA_SVM_FUZZ_SEED";
+/// The environment variable that narrows the chaos zoo to some kinds.
+pub const KINDS_ENV: &str = "NOVA_SVM_FUZZ_KINDS";
 
 /// Pages of each oracle mapping.
 const ORACLE_PAGES: u64 = 64;
@@ -870,7 +873,7 @@ fn chaos(
         let (a, l) = (s.addr + first * page, n * page);
         // CAST: addresses of this process fit usize.
         let p = a as usize as *mut libc::c_void;
-        let op = rng.below(10);
+        let op = rng.below(12);
         // SAFETY: every call works on the slot's own range, which no Rust
         // reference covers; a slot is mapped again before it is written.
         let what = unsafe {
@@ -912,6 +915,26 @@ fn chaos(
                     libc::ftruncate(s.fd, (first * page) as i64);
                     libc::ftruncate(s.fd, s.len as i64);
                     "truncate down and up".into()
+                }
+                10 => {
+                    // Moves part of the slot to another place in it; the
+                    // kernel refuses overlapping ranges, and DONTUNMAP
+                    // leaves the old range mapped and empty.
+                    let to = s.addr + rng.below(pages - n + 1) * page;
+                    let mut flags = libc::MREMAP_MAYMOVE | libc::MREMAP_FIXED;
+                    if rng.chance(1, 4) {
+                        flags |= libc::MREMAP_DONTUNMAP;
+                    }
+                    let r = libc::mremap(p, l as usize, l as usize, flags, to as usize);
+                    let how = if r == libc::MAP_FAILED { "failed" } else { "ok" };
+                    format!("mremap {flags:#x} to {to:#x}: {how}")
+                }
+                11 if s.fd >= 0 => {
+                    let mode = [0, libc::FALLOC_FL_ZERO_RANGE | libc::FALLOC_FL_KEEP_SIZE]
+                        [rng.below(2) as usize];
+                    // CAST: file offsets of a small file fit i64.
+                    libc::fallocate(s.fd, mode, (first * page) as i64, l as i64);
+                    format!("fallocate {mode:#x}")
                 }
                 6 | 7 => {
                     // Writes need the whole slot mapped writable: map it
@@ -1099,6 +1122,17 @@ pub fn run() -> TestResult {
         &mut keep,
     );
     slots.push(thp_slot);
+    // NOVA_SVM_FUZZ_KINDS=thp,fileshared aims the calls at those kinds of
+    // chaos mapping only, to chase a failure that involves them.
+    if let Ok(kinds) = std::env::var(KINDS_ENV) {
+        let want: Vec<String> = kinds.split(',').map(|k| k.trim().to_lowercase()).collect();
+        slots.retain(|s| want.contains(&format!("{:?}", s.kind).to_lowercase()));
+        if slots.is_empty() {
+            return Err(fail(format!(
+                "{KINDS_ENV}={kinds} names no chaos mapping (anon, thp, sharedanon, fileprivate, fileshared, protnone, readonly, locked)"
+            )));
+        }
+    }
     for s in &slots {
         s.remap();
     }

@@ -365,10 +365,21 @@ fn fuzz(calls: Option<u64>, seed: Option<&str>, timeout: Option<Duration>) -> Re
         // environment concurrently.
         unsafe { std::env::set_var("NOVA_SVM_FUZZ_CALLS", n.to_string()) };
     }
-    if let Some(s) = seed {
-        // SAFETY: as above.
-        unsafe { std::env::set_var("NOVA_SVM_FUZZ_SEED", s) };
-    }
+    // The suite pins a seed of its own, so that every `cargo xtask test`
+    // repeats the same slice; a fuzzing run draws a new one unless told.
+    let seed = match seed {
+        Some(s) => s.to_string(),
+        None => {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(1);
+            format!("{:#x}", nanos ^ (u64::from(std::process::id()) << 32))
+        }
+    };
+    println!("==> fuzz seed {seed} (--seed {seed} repeats the run)");
+    // SAFETY: as above.
+    unsafe { std::env::set_var("NOVA_SVM_FUZZ_SEED", &seed) };
     // About 10 ms a call on the debug kernel under TCG, plus the boot.
     let timeout = timeout.or_else(|| {
         calls.map(|n| Duration::from_secs(600 + n / 50))

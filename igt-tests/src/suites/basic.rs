@@ -220,6 +220,11 @@ pub const SUBTESTS: &[Subtest] = &[
         run: file::file_untouched,
     },
     Subtest {
+        name: "file-mapped-twice",
+        description: "SVM_BIND over two mappings of one file page in two batches returns, data intact",
+        run: file::file_mapped_twice,
+    },
+    Subtest {
         name: "file-written-large-folios",
         description: "a file that one write(2) cached in large folios moves whole, dirty or clean",
         run: file::file_written_large_folios,

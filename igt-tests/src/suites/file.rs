@@ -1268,6 +1268,66 @@ pub fn file_untouched() -> TestResult {
     on_each(FsDir::all, untouched)
 }
 
+/// One SVM_BIND over two mappings of the same file page, on either side of
+/// a 2 MiB boundary: the first one mapped, the second not yet. The driver
+/// migrates one PMD at a time and collects the next batch while the copies
+/// of the last one run, with its folios locked; collecting the second
+/// mapping faults it in, and the fault waits for the lock of the very
+/// folio that the batch in flight holds. The call must return, with the
+/// file's data intact.
+fn mapped_twice(env: &Env, dir: &FsDir) -> TestResult {
+    let page = env.page;
+    let f = written_file(dir, "mapped-twice", 2, 6)?;
+    let fd = f.file.as_raw_fd();
+    let prot = libc::PROT_READ | libc::PROT_WRITE;
+    let m = Mapping::with_fd_across_pmd(2 * page, page, prot, libc::MAP_SHARED, fd, 0)
+        .or_fail("mmap of the file across a 2 MiB boundary")?;
+    // CAST: addresses of this process fit usize.
+    let second = (m.addr() + page) as usize as *mut libc::c_void;
+    // SAFETY: MAP_FIXED over the second page of `m`, which this test owns
+    // and which no Rust reference covers.
+    let p = unsafe {
+        libc::mmap(
+            second,
+            page as usize,
+            prot,
+            libc::MAP_SHARED | libc::MAP_FIXED,
+            fd,
+            0,
+        )
+    };
+    if p == libc::MAP_FAILED {
+        return Err(fail(format!(
+            "mmap of the file's first page over the second: {}",
+            io::Error::last_os_error()
+        )));
+    }
+    // Map the first page only.
+    check_eq("CPU read of the first mapping", m.read_u64(0), crate::mem::pattern(6, 0))?;
+    let moved = env.migrate(
+        "SVM_BIND of two mappings of one file page",
+        m.range(),
+        BindTarget::GpuVram,
+    )?;
+    if !(1..=2).contains(&moved) {
+        return Err(fail(format!(
+            "SVM_BIND of two mappings of one file page moved {moved} pages, want 1 or 2"
+        )));
+    }
+    for off in [0, page] {
+        m.verify_with("CPU read of either mapping", off, page, |o| {
+            crate::mem::pattern(6, (o - off) / 8)
+        })?;
+    }
+    f.read_all(2 * page)?
+        .verify("pread after the migration", 6)
+}
+
+/// `file-mapped-twice`.
+pub fn file_mapped_twice() -> TestResult {
+    on_each(FsDir::all, mapped_twice)
+}
+
 /// Pages of the file in [`large_device_write`].
 const LARGE_PAGES: u64 = 1024;
 

@@ -16,7 +16,7 @@ use kernel::{
         memremap::{DeviceFault, FaultResult, PMD_ORDER},
         migrate::{MigrateVma, Select},
         mmu_notifier::IntervalNotifier,
-        virt::flags as vm_flags,
+        virt::{flags as vm_flags, FilePages},
         MmWithUser,
     },
     page::PAGE_SIZE,
@@ -298,6 +298,8 @@ pub(crate) fn migrate_range(
     let mut addr = start;
     // The batch whose copies run while the next one is collected.
     let mut flight: Option<Flight<'_, '_>> = None;
+    // The page cache pages that the batch in flight took, if any.
+    let mut flight_file: Option<FilePages> = None;
     let mut cache = None;
     let result = (|| -> Result {
         while addr < end {
@@ -318,6 +320,22 @@ pub(crate) fn migrate_range(
                 addr = end.min(vma.end());
                 continue;
             }
+            // Collecting page cache folios for VRAM first faults in what the range does not map
+            // yet, and a fault waits for the lock of its folio. The batch in flight holds its
+            // folios locked until it completes: when it has page cache pages of the file range
+            // that this batch maps too (a file mapped twice, or moved with mremap), the fault
+            // would wait for this thread itself. Finish that batch first.
+            let file = match target {
+                Target::Vram => vma.file_pages(addr, next),
+                Target::System => None,
+            };
+            if let (Some(f), Some(prev)) = (&file, &flight_file) {
+                if f.overlaps(prev) {
+                    if let Some(prev) = flight.take() {
+                        moved += prev.complete(gpu)?;
+                    }
+                }
+            }
             match gpu.timed(Phase::Setup, || {
                 MigrateVma::setup(vma, addr, next, select, owner)
             }) {
@@ -329,6 +347,7 @@ pub(crate) fn migrate_range(
                     if let Some(prev) = flight.replace(started) {
                         moved += prev.complete(gpu)?;
                     }
+                    flight_file = file;
                 }
                 // A mapping that cannot migrate (VM_IO, VM_PFNMAP, hugetlb, DAX): skip it.
                 Err(e) if e == EINVAL => {}
