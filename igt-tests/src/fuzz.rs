@@ -926,7 +926,11 @@ fn chaos(
                         flags |= libc::MREMAP_DONTUNMAP;
                     }
                     let r = libc::mremap(p, l as usize, l as usize, flags, to as usize);
-                    let how = if r == libc::MAP_FAILED { "failed" } else { "ok" };
+                    let how = if r == libc::MAP_FAILED {
+                        "failed"
+                    } else {
+                        "ok"
+                    };
                     format!("mremap {flags:#x} to {to:#x}: {how}")
                 }
                 11 if s.fd >= 0 => {

@@ -381,9 +381,7 @@ fn fuzz(calls: Option<u64>, seed: Option<&str>, timeout: Option<Duration>) -> Re
     // SAFETY: as above.
     unsafe { std::env::set_var("NOVA_SVM_FUZZ_SEED", &seed) };
     // About 10 ms a call on the debug kernel under TCG, plus the boot.
-    let timeout = timeout.or_else(|| {
-        calls.map(|n| Duration::from_secs(600 + n / 50))
-    });
+    let timeout = timeout.or_else(|| calls.map(|n| Duration::from_secs(600 + n / 50)));
     let run = vm::vm(Flavor::Debug, &[vm::FUZZ.to_string()], timeout)?;
     Ok(report_run(&run))
 }

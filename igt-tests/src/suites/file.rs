@@ -1303,7 +1303,11 @@ fn mapped_twice(env: &Env, dir: &FsDir) -> TestResult {
         )));
     }
     // Map the first page only.
-    check_eq("CPU read of the first mapping", m.read_u64(0), crate::mem::pattern(6, 0))?;
+    check_eq(
+        "CPU read of the first mapping",
+        m.read_u64(0),
+        crate::mem::pattern(6, 0),
+    )?;
     let moved = env.migrate(
         "SVM_BIND of two mappings of one file page",
         m.range(),
@@ -1319,8 +1323,7 @@ fn mapped_twice(env: &Env, dir: &FsDir) -> TestResult {
             crate::mem::pattern(6, (o - off) / 8)
         })?;
     }
-    f.read_all(2 * page)?
-        .verify("pread after the migration", 6)
+    f.read_all(2 * page)?.verify("pread after the migration", 6)
 }
 
 /// `file-mapped-twice`.

@@ -329,11 +329,12 @@ pub(crate) fn migrate_range(
                 Target::Vram => vma.file_pages(addr, next),
                 Target::System => None,
             };
-            if let (Some(f), Some(prev)) = (&file, &flight_file) {
-                if f.overlaps(prev) {
-                    if let Some(prev) = flight.take() {
-                        moved += prev.complete(gpu)?;
-                    }
+            if file
+                .zip(flight_file)
+                .is_some_and(|(f, prev)| f.overlaps(&prev))
+            {
+                if let Some(prev) = flight.take() {
+                    moved += prev.complete(gpu)?;
                 }
             }
             match gpu.timed(Phase::Setup, || {
