@@ -689,13 +689,29 @@ const KPF_COMPOUND_TAIL: u64 = 1 << 16;
 /// `/proc/kpageflags`; `None` when the kernel hides the page frame numbers
 /// (without CAP_SYS_ADMIN) or has no kpageflags.
 pub fn large_folio_pages(range: Range<u64>) -> io::Result<Option<u64>> {
+    count_pages(range, |f| f & (KPF_COMPOUND_HEAD | KPF_COMPOUND_TAIL) != 0)
+}
+
+/// `/proc/kpageflags` bit of a page on an active LRU list.
+pub const KPF_ACTIVE: u64 = 1 << 6;
+
+/// How many of the pages that map `range` (page aligned) of this process
+/// have all of `bits` set in `/proc/kpageflags`; `None` as for
+/// [`large_folio_pages`].
+pub fn pages_with_flags(range: Range<u64>, bits: u64) -> io::Result<Option<u64>> {
+    count_pages(range, |f| f & bits == bits)
+}
+
+/// How many of the present pages that map `range` have kpageflags for
+/// which `pred` holds; `None` as for [`large_folio_pages`].
+fn count_pages(range: Range<u64>, pred: impl Fn(u64) -> bool) -> io::Result<Option<u64>> {
     use std::os::unix::fs::FileExt;
     let page = page_size();
     let pagemap = std::fs::File::open("/proc/self/pagemap")?;
     let Ok(flags) = std::fs::File::open("/proc/kpageflags") else {
         return Ok(None);
     };
-    let mut large = 0;
+    let mut count = 0;
     let mut seen_pfn = false;
     let mut buf = [0u8; 8];
     for addr in (range.start..range.end).step_by(page as usize) {
@@ -707,11 +723,11 @@ pub fn large_folio_pages(range: Range<u64>) -> io::Result<Option<u64>> {
         }
         seen_pfn = true;
         flags.read_exact_at(&mut buf, pfn * 8)?;
-        if u64::from_ne_bytes(buf) & (KPF_COMPOUND_HEAD | KPF_COMPOUND_TAIL) != 0 {
-            large += 1;
+        if pred(u64::from_ne_bytes(buf)) {
+            count += 1;
         }
     }
-    Ok(seen_pfn.then_some(large))
+    Ok(seen_pfn.then_some(count))
 }
 
 #[cfg(test)]

@@ -225,6 +225,11 @@ pub const SUBTESTS: &[Subtest] = &[
         run: file::file_mapped_twice,
     },
     Subtest {
+        name: "file-vram-folio-reuse",
+        description: "VRAM folios freed with the LRU flags of mlocked or active pages take new pages, which come home intact",
+        run: file::file_vram_folio_reuse,
+    },
+    Subtest {
         name: "file-written-large-folios",
         description: "a file that one write(2) cached in large folios moves whole, dirty or clean",
         run: file::file_written_large_folios,

@@ -48,7 +48,7 @@ use std::path::{Path, PathBuf};
 
 use nova_svm_uapi::{BindTarget, DeviceCopy};
 
-use crate::check::{check_eq, describe, fail, skip, within, OrFail};
+use crate::check::{check_eq, describe, fail, skip, within, OrFail, OrSkip};
 use crate::env::Env;
 use crate::igt::TestResult;
 use crate::mem::{Mapping, Region};
@@ -1329,6 +1329,107 @@ fn mapped_twice(env: &Env, dir: &FsDir) -> TestResult {
 /// `file-mapped-twice`.
 pub fn file_mapped_twice() -> TestResult {
     on_each(FsDir::all, mapped_twice)
+}
+
+/// Pages of each buffer in [`reused_device_folios`].
+const REUSE_PAGES: u64 = 64;
+
+/// `REUSE_PAGES` anonymous pages, mlocked and filled from `seed`.
+fn locked_buffer(env: &Env, seed: u64) -> TestResult<Mapping> {
+    let locked = Mapping::anon(REUSE_PAGES * env.page).or_fail("mmap of the mlocked buffer")?;
+    locked
+        .lock()
+        .or_skip("mlock of 64 pages (RLIMIT_MEMLOCK?)")?;
+    locked.fill(seed);
+    Ok(locked)
+}
+
+/// Moves `REUSE_PAGES` mlocked anonymous pages to VRAM and unmaps them
+/// there, so that their device folios are freed after migration gave them
+/// the PG_unevictable of the mlocked pages.
+fn freed_locked_in_vram(env: &Env, seed: u64) -> TestResult {
+    let locked = locked_buffer(env, seed)?;
+    let moved = env.migrate("mlocked pages to VRAM", locked.range(), BindTarget::GpuVram)?;
+    println!("{moved} of {REUSE_PAGES} mlocked pages moved to VRAM, then unmapped there");
+    Ok(())
+}
+
+/// A file on `dir` read twice with read(2), which puts its page cache on the
+/// active LRU list; returns it and a MAP_SHARED mapping of it, faulted in.
+fn active_file(env: &Env, dir: &FsDir, tag: &str, seed: u64) -> TestResult<(TestFile, Mapping)> {
+    let len = REUSE_PAGES * env.page;
+    let f = written_file(dir, tag, REUSE_PAGES, seed)?;
+    f.read_all(len)?.verify("first read(2) of the file", seed)?;
+    f.read_all(len)?
+        .verify("second read(2) of the file", seed)?;
+    let m = f.map_shared(len)?;
+    m.verify("CPU read of the mapping", seed)?;
+    match crate::mem::pages_with_flags(m.range(), crate::mem::KPF_ACTIVE) {
+        Ok(Some(n)) => println!("{n} of {REUSE_PAGES} page cache pages on the active list"),
+        _ => println!("active page cache pages: unknown (no kpageflags)"),
+    }
+    Ok((f, m))
+}
+
+/// VRAM folios are reused without the page allocator, which would have
+/// cleared the LRU state that migration copied into them: folios freed in
+/// VRAM with PG_unevictable (from mlocked pages) or PG_active (from active
+/// page cache) take the next pages that move there, and coming home they
+/// must carry only the flags of those pages. Both orders run; a stale flag
+/// mixed with the new page's trips VM_BUG_ON_FOLIO(folio_test_unevictable)
+/// in folio_migrate_flags() on the way home (a debug kernel's splat, found
+/// by the fuzzer). The data must survive both.
+fn reused_device_folios(env: &Env, dir: &FsDir) -> TestResult {
+    // Unevictable device folios freed, then active page cache moves in.
+    freed_locked_in_vram(env, 11)?;
+    let (f, m) = active_file(env, dir, "reuse-active", 12)?;
+    env.migrate("active page cache to VRAM", m.range(), BindTarget::GpuVram)?;
+    env.migrate("the page cache home", m.range(), BindTarget::System)?;
+    m.verify("CPU read after the round trip", 12)?;
+    f.read_all(REUSE_PAGES * env.page)?
+        .verify("pread after the round trip", 12)?;
+
+    // Active device folios freed (the file truncated in VRAM), then
+    // mlocked pages move in.
+    let (f, m) = active_file(env, dir, "reuse-truncated", 13)?;
+    env.migrate("active page cache to VRAM", m.range(), BindTarget::GpuVram)?;
+    drop(m);
+    f.truncate(0)?;
+    // Pages that were never activated take those folios and come home
+    // as inactive as they left.
+    let g = written_file(dir, "reuse-inactive", REUSE_PAGES, 15)?;
+    let m = g.map_shared(REUSE_PAGES * env.page)?;
+    m.verify("CPU read of the inactive file", 15)?;
+    let active = || {
+        crate::mem::pages_with_flags(m.range(), crate::mem::KPF_ACTIVE)
+            .or_fail("pagemap/kpageflags of the mapping")
+    };
+    let before = active()?;
+    env.migrate(
+        "inactive page cache to VRAM",
+        m.range(),
+        BindTarget::GpuVram,
+    )?;
+    env.migrate("the page cache home", m.range(), BindTarget::System)?;
+    m.verify("CPU read after the round trip", 15)?;
+    let after = active()?;
+    println!("active pages of {REUSE_PAGES}: {before:?} before the round trip, {after:?} after");
+    if let (Some(before), Some(after)) = (before, after) {
+        crate::check!(
+            after <= before,
+            "a round trip through VRAM activated pages: {before} active before, {after} after"
+        );
+    }
+    drop(m);
+    let locked = locked_buffer(env, 14)?;
+    env.migrate("mlocked pages to VRAM", locked.range(), BindTarget::GpuVram)?;
+    env.migrate("mlocked pages home", locked.range(), BindTarget::System)?;
+    locked.verify("CPU read of the mlocked pages", 14)
+}
+
+/// `file-vram-folio-reuse`.
+pub fn file_vram_folio_reuse() -> TestResult {
+    on_each(FsDir::all, reused_device_folios)
 }
 
 /// Pages of the file in [`large_device_write`].
