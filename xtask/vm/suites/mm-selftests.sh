@@ -23,10 +23,15 @@ for t in split_huge_page_test folio_split_race_test; do
 		sed -E "s/^((not )?ok [0-9]+ )/\1$t: /" >> "$out"
 	if [ $r -ne 0 ]; then
 		rc=1
+		# What it printed last, and the memory it had, go before its
+		# result, so that xtask shows them with the failure.
+		tail -n 8 /tmp/"$t".log | sed 's/^/# /' >> "$out"
+		grep -E '^(MemFree|AnonHugePages|Unevictable|Mlocked):' /proc/meminfo |
+			sed 's/^/# /' >> "$out"
 		echo "not ok 0 $t: exit status $r" >> "$out"
 	fi
 done
 echo "TAP version 13"
-echo "1..$(wc -l < "$out")"
-awk '{ sub(/^(not )?ok [0-9]+ /, ($1 == "not" ? "not ok " : "ok ") NR " mm."); print }' "$out"
+echo "1..$(grep -cE '^(not )?ok [0-9]+ ' "$out")"
+awk '/^(not )?ok [0-9]+ / { n++; sub(/^(not )?ok [0-9]+ /, ($1 == "not" ? "not ok " : "ok ") n " mm.") } { print }' "$out"
 exit $rc
