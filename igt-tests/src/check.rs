@@ -18,6 +18,16 @@ pub fn skip(reason: impl Into<String>) -> Stop {
     Stop::Skip(reason.into())
 }
 
+/// Skips the subtest unless it runs as root: `what` needs it (the
+/// unprivileged pass of the igt suite runs every subtest as a user).
+pub fn require_root(what: &str) -> TestResult {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return Err(skip(format!("{what} needs root")));
+    }
+    Ok(())
+}
+
 /// Fails the subtest with a formatted message unless the condition holds.
 #[macro_export]
 macro_rules! check {

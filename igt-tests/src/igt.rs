@@ -312,6 +312,51 @@ pub fn check_names(subtests: &[Subtest]) -> Result<(), String> {
     Ok(())
 }
 
+/// The variable that runs a subtest as another user: `NOVA_SVM_IGT_UID=N`
+/// drops every group and takes uid and gid `N` before the subtest starts,
+/// so that a root test runner can check the unprivileged paths of the
+/// render node.
+pub const UID_ENV: &str = "NOVA_SVM_IGT_UID";
+
+/// Takes the uid and gid of [`UID_ENV`], when it is set.
+fn drop_privileges() -> Result<(), String> {
+    let Some(v) = std::env::var_os(UID_ENV).filter(|v| !v.is_empty()) else {
+        return Ok(());
+    };
+    let uid: libc::uid_t = v
+        .to_str()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| format!("{v:?} is not a user id"))?;
+    // SAFETY: setgroups with no groups reads no memory; setgid and setuid
+    // take plain ids. This process has one thread here.
+    let ok = unsafe {
+        libc::setgroups(0, std::ptr::null()) == 0
+            && libc::setgid(uid) == 0
+            && libc::setuid(uid) == 0
+    };
+    if !ok {
+        return Err(format!(
+            "cannot become uid {uid}: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    // SAFETY: getuid and geteuid have no preconditions.
+    if unsafe { libc::geteuid() != uid || libc::getuid() != uid } {
+        return Err(format!("still not uid {uid} after setuid"));
+    }
+    // setuid left the process undumpable, which gives its /proc files
+    // (pagemap, oom_score_adj) to root; a program that a user starts is
+    // dumpable.
+    // SAFETY: PR_SET_DUMPABLE takes an integer argument only.
+    if unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 1) } != 0 {
+        return Err(format!(
+            "PR_SET_DUMPABLE: {}",
+            std::io::Error::last_os_error()
+        ));
+    }
+    Ok(())
+}
+
 /// The `main` of a test binary.
 pub fn main(binary: &str, subtests: &[Subtest]) -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -331,7 +376,13 @@ pub fn main(binary: &str, subtests: &[Subtest]) -> ExitCode {
             EXIT_SUCCESS
         }
         Ok(Mode::Run(name)) => match subtests.iter().find(|t| t.name == name) {
-            Some(t) => run_one(t).exit_code(),
+            Some(t) => match drop_privileges() {
+                Ok(()) => run_one(t).exit_code(),
+                Err(e) => {
+                    eprintln!("{binary}: {UID_ENV}: {e}");
+                    EXIT_FAILURE
+                }
+            },
             None => {
                 eprintln!("{binary}: unknown subtest `{name}`; --list-subtests lists them");
                 EXIT_INVALID

@@ -194,6 +194,7 @@ impl MountEntry {
 
     /// Unmounts it (not lazily: the file system must not be busy).
     pub fn unmount(&self) -> TestResult<Unmounted<'_>> {
+        crate::check::require_root("umount")?;
         let t = c_string(self.target.as_os_str().as_bytes())
             .map_err(|e| fail(format!("umount path: {}", describe(&e))))?;
         // SAFETY: `t` is a NUL-terminated path.

@@ -129,10 +129,7 @@ fn va(addr: u64) -> String {
 
 /// The device's debugfs directory, or a skip saying why it is not there.
 fn debugfs() -> TestResult<PathBuf> {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        return Err(skip("debugfs needs root"));
-    }
+    crate::check::require_root("debugfs")?;
     let dir = PathBuf::from("/sys/kernel/debug/nova_svm/sim");
     if !dir.join("channel_test").exists() {
         return Err(skip(format!(

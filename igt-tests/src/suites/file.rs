@@ -1823,6 +1823,7 @@ struct Frozen(File);
 
 impl Frozen {
     fn new(dir: &Path) -> TestResult<Self> {
+        crate::check::require_root("FIFREEZE")?;
         let d = File::open(dir).or_fail_with(|| format!("open {}", dir.display()))?;
         // SAFETY: FIFREEZE takes an int argument that it ignores.
         errno_of(unsafe { libc::ioctl(d.as_raw_fd(), FIFREEZE, 0) }.into())
@@ -1876,6 +1877,7 @@ struct ReadOnlyBind(PathBuf);
 
 impl ReadOnlyBind {
     fn new(dir: &Path) -> TestResult<Self> {
+        crate::check::require_root("a bind mount")?;
         let at = std::env::temp_dir().join(format!("nova-svm-igt-robind-{}", std::process::id()));
         std::fs::create_dir(&at).or_fail_with(|| format!("mkdir {}", at.display()))?;
         let b = Self(at);

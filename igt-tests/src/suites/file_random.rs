@@ -1467,6 +1467,9 @@ pub fn file_random_stress() -> TestResult {
     crate::check!(ok, "{} --version failed: {version}", program.display());
     println!("file-random: {version}");
     let (seed, ops) = params()?;
+    crate::check::require_root(
+        "exempting the test from the OOM killer (oom_score_adj -1000) while stress-ng takes memory",
+    )?;
     std::fs::write("/proc/self/oom_score_adj", "-1000")
         .or_fail("write /proc/self/oom_score_adj")?;
     let before = pressure_counters()?;

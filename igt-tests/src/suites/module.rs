@@ -99,10 +99,7 @@ fn module() -> TestResult<Module> {
             "{MODULE} is built into the kernel; it cannot be unloaded"
         )));
     }
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        return Err(skip("unloading a module needs root"));
-    }
+    crate::check::require_root("unloading a module")?;
     let modprobe = process::require_program("modprobe")?;
     match refcnt() {
         Some(0) => {}

@@ -193,6 +193,11 @@ pub const SUBTESTS: &[Subtest] = &[
         description: "driver ioctl numbers past DEVICE_COPY fail with EINVAL",
         run: ioctl_unknown,
     },
+    Subtest {
+        name: "user-knobs-refused",
+        description: "a user (the unprivileged pass) can open neither the debugfs knobs nor the module parameters for writing",
+        run: user_knobs_refused,
+    },
 ];
 
 /// An address in the kernel half: beyond any user address space.
@@ -1125,6 +1130,59 @@ fn ioctl_unknown() -> TestResult {
             )
         };
         expect_errno(&format!("driver ioctl {nr:#x}"), r, EINVAL)?;
+    }
+    Ok(())
+}
+
+/// The debugfs files of the simulated GPU that change what the device does.
+const DEBUGFS_KNOBS: [&str; 2] = [
+    "/sys/kernel/debug/nova_svm/sim/timeout_ms",
+    "/sys/kernel/debug/nova_svm/sim/channel_test",
+];
+
+/// `open(O_WRONLY)` of `path` must fail with EACCES or EPERM.
+fn expect_write_refused(path: &str) -> TestResult {
+    match std::fs::OpenOptions::new().write(true).open(path) {
+        Ok(_) => Err(crate::check::fail(format!(
+            "a user opened {path} for writing"
+        ))),
+        Err(e) if matches!(e.raw_os_error(), Some(libc::EACCES | libc::EPERM)) => {
+            println!("{path}: {e}");
+            Ok(())
+        }
+        Err(e) => Err(crate::check::fail(format!(
+            "open({path}, O_WRONLY) as a user: {e}, want EACCES or EPERM"
+        ))),
+    }
+}
+
+/// As a user, with the device open to all: the knobs that change the
+/// device's behaviour (its GPU timeout, channel fault tests) and the
+/// module's parameters refuse to open for writing. Root may write them, so
+/// the root pass skips.
+fn user_knobs_refused() -> TestResult {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        return Err(crate::check::skip(
+            "root may write them; the unprivileged pass (NOVA_SVM_IGT_UID) runs this",
+        ));
+    }
+    let _env = Env::init()?;
+    for path in DEBUGFS_KNOBS {
+        expect_write_refused(path)?;
+    }
+    let params = std::path::Path::new("/sys/module/nova_svm/parameters");
+    match std::fs::read_dir(params) {
+        Ok(dir) => {
+            for e in dir {
+                let e = e.or_fail("readdir of the module's parameters")?;
+                expect_write_refused(&e.path().to_string_lossy())?;
+            }
+        }
+        Err(e) => println!(
+            "{}: {e} (the module shows no parameters in sysfs)",
+            params.display()
+        ),
     }
     Ok(())
 }
