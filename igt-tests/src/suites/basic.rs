@@ -225,6 +225,11 @@ pub const SUBTESTS: &[Subtest] = &[
         run: file::file_mapped_twice,
     },
     Subtest {
+        name: "file-copy-between-aliases",
+        description: "DEVICE_COPY between two mappings of the same file pages succeeds and changes nothing",
+        run: file::file_copy_between_aliases,
+    },
+    Subtest {
         name: "file-vram-folio-reuse",
         description: "VRAM folios freed with the LRU flags of mlocked or active pages take new pages, which come home intact",
         run: file::file_vram_folio_reuse,

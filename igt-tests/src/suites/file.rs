@@ -1331,6 +1331,32 @@ pub fn file_mapped_twice() -> TestResult {
     on_each(FsDir::all, mapped_twice)
 }
 
+/// DEVICE_COPY from one mapping of a file to another mapping of the same
+/// pages: the ranges differ, the memory is the same. The copy succeeds and
+/// leaves the data as it was (the copy engine itself refuses overlapping
+/// copies; the fuzzer reached this with mremap(MREMAP_DONTUNMAP), which got
+/// EINVAL). Pages in VRAM are not covered: on ext4 the copy waits for the
+/// destination's fault, which must bring home the folio that the source
+/// holds, and fails with EBUSY after the fault timeout.
+fn copy_between_aliases(env: &Env, dir: &FsDir) -> TestResult {
+    let pages = 4;
+    let len = pages * env.page;
+    let f = written_file(dir, "copy-alias", pages, 16)?;
+    let a = f.map_shared(len)?;
+    let b = f.map_shared(len)?;
+    a.verify("CPU read of the first mapping", 16)?;
+    b.verify("CPU read of the second mapping", 16)?;
+    env.copy("copy between the two mappings", &a, 0, b.addr(), len)?;
+    a.verify("first mapping after the copy", 16)?;
+    b.verify("second mapping after the copy", 16)?;
+    f.read_all(len)?.verify("pread after the copy", 16)
+}
+
+/// `file-copy-between-aliases`.
+pub fn file_copy_between_aliases() -> TestResult {
+    on_each(FsDir::all, copy_between_aliases)
+}
+
 /// Pages of each buffer in [`reused_device_folios`].
 const REUSE_PAGES: u64 = 64;
 

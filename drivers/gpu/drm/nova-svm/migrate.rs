@@ -564,11 +564,27 @@ fn run_copy(
         let to = at(d)?;
         match (op, src.get(k)) {
             (CopyOp::Fill(pattern), _) => job.fill(to, PAGE_SIZE, pattern)?,
+            // Two mappings of one file page: the page copied onto itself stays as it is, and
+            // the copy engine refuses overlapping copies.
+            (CopyOp::From(_), Some(s)) if same_page(s, d, sys) => {}
             (CopyOp::From(_), Some(s)) => job.copy(at(s)?, to, PAGE_SIZE)?,
             (CopyOp::From(_), None) => return Err(EINVAL),
         }
     }
     job.run()
+}
+
+/// Whether two located pages are the same memory (ranges that differ in the address space can
+/// reach one page through two mappings of a file).
+fn same_page(a: &Loc, b: &Loc, sys: &[PageRef]) -> bool {
+    match (a, b) {
+        (Loc::Vram { addr: x, .. }, Loc::Vram { addr: y, .. }) => x == y,
+        (Loc::Sys(i), Loc::Sys(j)) => match (sys.get(*i), sys.get(*j)) {
+            (Some(p), Some(q)) => p.pfn() == q.pfn(),
+            _ => false,
+        },
+        _ => false,
+    }
 }
 
 /// A range fault fails with `EFAULT` where a page has no mapping or lacks the access; report
