@@ -421,7 +421,7 @@ pub fn table(rows: &[Row]) -> String {
 
 /// The driver's statistics (debugfs, root only), as name and value pairs.
 fn nova_stats() -> Option<Vec<(String, u64)>> {
-    let text = std::fs::read_to_string("/sys/kernel/debug/nova_svm/sim/stats").ok()?;
+    let text = std::fs::read_to_string(format!("{}/stats", crate::env::SIM_DEBUGFS)).ok()?;
     Some(
         text.lines()
             .filter_map(|l| {

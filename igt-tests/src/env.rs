@@ -12,6 +12,9 @@ use crate::check::{check_eq_with, describe, fail, skip, OrFail};
 use crate::igt::TestResult;
 use crate::mem::{page_size, Region};
 
+/// The debugfs directory of the simulated GPU (root only).
+pub const SIM_DEBUGFS: &str = "/sys/kernel/debug/nova_svm/sim";
+
 /// The reason every subtest gives when there is no device.
 pub const NO_DEVICE: &str = "no nova-svm device (load nova_svm with sim_vram_mib=N)";
 

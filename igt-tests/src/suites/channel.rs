@@ -130,7 +130,7 @@ fn va(addr: u64) -> String {
 /// The device's debugfs directory, or a skip saying why it is not there.
 fn debugfs() -> TestResult<PathBuf> {
     crate::check::require_root("debugfs")?;
-    let dir = PathBuf::from("/sys/kernel/debug/nova_svm/sim");
+    let dir = PathBuf::from(crate::env::SIM_DEBUGFS);
     if !dir.join("channel_test").exists() {
         return Err(skip(format!(
             "{} does not exist: no simulated GPU, or debugfs is not mounted",

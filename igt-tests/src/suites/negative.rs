@@ -1135,10 +1135,7 @@ fn ioctl_unknown() -> TestResult {
 }
 
 /// The debugfs files of the simulated GPU that change what the device does.
-const DEBUGFS_KNOBS: [&str; 2] = [
-    "/sys/kernel/debug/nova_svm/sim/timeout_ms",
-    "/sys/kernel/debug/nova_svm/sim/channel_test",
-];
+const DEBUGFS_KNOBS: [&str; 2] = ["timeout_ms", "channel_test"];
 
 /// `open(O_WRONLY)` of `path` must fail with EACCES or EPERM.
 fn expect_write_refused(path: &str) -> TestResult {
@@ -1168,8 +1165,8 @@ fn user_knobs_refused() -> TestResult {
         ));
     }
     let _env = Env::init()?;
-    for path in DEBUGFS_KNOBS {
-        expect_write_refused(path)?;
+    for knob in DEBUGFS_KNOBS {
+        expect_write_refused(&format!("{}/{knob}", crate::env::SIM_DEBUGFS))?;
     }
     let params = std::path::Path::new("/sys/module/nova_svm/parameters");
     match std::fs::read_dir(params) {
